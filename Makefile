@@ -1,0 +1,34 @@
+# ecs-stop-forwarder — every target creates .venv on first use from the package registries.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench package clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ecs-stop-forwarder explain fixtures/events
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check forwarder tests bench
+	$(VENV)/bin/ruff format --check forwarder
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict forwarder
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive

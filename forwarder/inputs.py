@@ -1,0 +1,134 @@
+"""Bytes -> JSON items, for every input shape the tool reads, and paths -> bytes.
+
+One file or S3 object may hold: one JSON document, a JSON array of documents, JSON lines, or JSON
+documents concatenated with no delimiter (what Firehose writes to S3), optionally gzip-compressed
+(detected by magic bytes, not by name). Bad bytes never raise: they come out as ``InputError`` items
+that say where (source and offset), and reading goes on with what can still be read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forwarder.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+_DECODER = json.JSONDecoder()
+# Where the next document may start after a broken one: "}{" (Firehose) or a "{" opening a line.
+_RESYNC = re.compile(r"(?<=\})\s*(?=\{)|\n(?=\s*\{)")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One JSON value read from ``source``; ``index`` counts items in the source from 1."""
+
+    source: str
+    index: int
+    offset: int
+    value: Any
+    raw: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.source} item {self.index} (offset {self.offset})"
+
+
+def gunzip(data: bytes) -> tuple[bytes, str | None]:
+    """Decompress every gzip member; on damage return what was recovered and what went wrong."""
+    out: list[bytes] = []
+    rest = data
+    while rest:
+        stream = zlib.decompressobj(wbits=31)
+        try:
+            out.append(stream.decompress(rest))
+        except zlib.error as exc:
+            return b"".join(out), f"corrupt gzip data ({exc})"
+        if not stream.eof:
+            return b"".join(out), "truncated gzip: the stream ends before its end marker"
+        rest = stream.unused_data
+        if rest and not rest.startswith(GZIP_MAGIC):
+            return b"".join(out), "trailing bytes after the gzip stream"
+    return b"".join(out), None
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _json_items(text: str, source: str) -> Iterator[Item | InputError]:
+    index, pos = 0, _skip_ws(text, 0)
+    while pos < len(text):
+        try:
+            value, next_pos = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            yield InputError(f"invalid JSON: {exc.msg} ({where})", source, exc.pos)
+            resync = _RESYNC.search(text, exc.pos + 1)
+            if resync is None:
+                return
+            pos = _skip_ws(text, resync.end())
+            continue
+        except RecursionError:
+            yield InputError("JSON nested too deeply to read", source, pos)
+            return
+        if isinstance(value, list):  # an array of documents: each element is an item
+            for element in value:
+                index += 1
+                yield Item(source, index, pos, element, json.dumps(element))
+        else:
+            index += 1
+            yield Item(source, index, pos, value, text[pos:next_pos])
+        pos = _skip_ws(text, next_pos)
+
+
+def iter_items(data: bytes, source: str) -> Iterator[Item | InputError]:
+    """Every JSON item in ``data``, and an ``InputError`` for each part that could not be read."""
+    gzip_error: str | None = None
+    if data.startswith(GZIP_MAGIC):
+        data, gzip_error = gunzip(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield InputError(f"not UTF-8 text ({exc.reason})", source, exc.start)
+        return
+    if not text.strip() and gzip_error is None:
+        yield InputError("empty input: no JSON document in it", source)
+        return
+    for item in _json_items(text, source):
+        if isinstance(item, InputError) and gzip_error is not None:
+            break  # the JSON broke where the damaged gzip stream ended; report the cause once
+        yield item
+    if gzip_error is not None:
+        yield InputError(gzip_error, source, len(data))
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [path]
+
+
+def read_paths(paths: Iterable[str]) -> Iterator[tuple[str, bytes] | InputError]:
+    """(source name, bytes) for each file under ``paths`` (``-`` is stdin); unreadable ones as errors."""
+    for name in paths:
+        if name == "-":
+            yield "<stdin>", sys.stdin.buffer.read()
+            continue
+        path = Path(name)
+        if not path.exists():
+            yield InputError("no such file or directory", name)
+            continue
+        for file in _files(path):
+            try:
+                yield str(file), file.read_bytes()
+            except OSError as exc:
+                yield InputError(f"cannot read: {exc.strerror}", str(file))

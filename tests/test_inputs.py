@@ -1,0 +1,77 @@
+"""Every input shape explain/send/replay read, and damaged ones reported with where."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from forwarder.errors import InputError
+from forwarder.inputs import Item, iter_items
+from tests.events import make_event
+
+
+def _values(data: bytes) -> list[object]:
+    return [i.value for i in iter_items(data, "src") if isinstance(i, Item)]
+
+
+def _errors(data: bytes) -> list[InputError]:
+    return [i for i in iter_items(data, "src") if isinstance(i, InputError)]
+
+
+EVENTS = [make_event(event_id=f"e{i}") for i in range(3)]
+
+
+def test_single_array_lines_and_concatenated() -> None:
+    single = json.dumps(EVENTS[0], indent=2).encode()
+    array = json.dumps(EVENTS).encode()
+    lines = "\n".join(json.dumps(e) for e in EVENTS).encode() + b"\n"
+    firehose = "".join(json.dumps(e, separators=(",", ":")) for e in EVENTS).encode()
+    assert _values(single) == EVENTS[:1]
+    for data in (array, lines, firehose, gzip.compress(firehose), gzip.compress(lines)):
+        assert _values(data) == EVENTS
+        assert not _errors(data)
+
+
+def test_items_carry_index_offset_and_raw_text() -> None:
+    firehose = "".join(json.dumps(e) for e in EVENTS)
+    items = [i for i in iter_items(firehose.encode(), "obj") if isinstance(i, Item)]
+    assert [i.index for i in items] == [1, 2, 3]
+    assert items[1].offset == len(json.dumps(EVENTS[0]))
+    assert json.loads(items[2].raw) == EVENTS[2]
+    assert items[2].where == f"obj item 3 (offset {items[2].offset})"
+
+
+def test_broken_record_is_reported_and_the_rest_still_read() -> None:
+    good = [json.dumps(e) for e in EVENTS]
+    data = (good[0] + '{"id": "broken", "detail": {' + good[1] + good[2]).encode()
+    errors = _errors(data)
+    assert len(errors) == 1 and errors[0].offset is not None and errors[0].offset > len(good[0])
+    assert "invalid JSON" in str(errors[0])
+    # The broken record swallows the one glued to it; reading resumes at the next "}{" boundary.
+    assert [v["id"] for v in _values(data)] == ["e0", "e2"]
+
+
+def test_truncated_gzip_keeps_what_was_recovered_and_says_so() -> None:
+    lines = "\n".join(json.dumps(e) for e in EVENTS * 50).encode()
+    packed = gzip.compress(lines)
+    truncated = packed[: len(packed) * 2 // 3]
+    items = list(iter_items(truncated, "s3://b/k.gz"))
+    recovered = [i for i in items if isinstance(i, Item)]
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert 0 < len(recovered) < 150
+    assert len(errors) == 1 and "truncated gzip" in str(errors[0]) and "s3://b/k.gz" in str(errors[0])
+
+
+def test_empty_whitespace_and_non_utf8() -> None:
+    assert "empty input" in str(_errors(b"")[0])
+    assert "empty input" in str(_errors(b" \n\t ")[0])
+    assert "not UTF-8" in str(_errors(b"\xff\xfe{}")[0])
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    errors = _errors(b"[" * 100_000 + b"]" * 100_000)
+    assert errors and "deep" in str(errors[0])
+
+
+def test_utf8_bom_is_accepted() -> None:
+    assert _values(b"\xef\xbb\xbf" + json.dumps(EVENTS[0]).encode()) == EVENTS[:1]
