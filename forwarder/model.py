@@ -7,7 +7,7 @@ rename them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, Protocol
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
@@ -36,6 +36,49 @@ class Container:
             "reason": self.reason,
             "last_status": self.last_status,
         }
+
+
+class StopFacts(Protocol):
+    """What classification reads: a ``StopRecord``, or the parser's ``Facts`` before the record exists."""
+
+    @property
+    def cluster(self) -> str | None: ...
+    @property
+    def group_name(self) -> str | None: ...
+    @property
+    def task_id(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def started_by(self) -> str | None: ...
+    @property
+    def cpu_architecture(self) -> str | None: ...
+    @property
+    def stop_code(self) -> str | None: ...
+    @property
+    def stopped_reason(self) -> str | None: ...
+    @property
+    def started_at(self) -> str | None: ...
+    @property
+    def run_seconds(self) -> float | None: ...
+    @property
+    def containers(self) -> tuple[Container, ...]: ...
+
+
+class Facts(NamedTuple):
+    """The parser's evidence for classification, cheap to build (the record is built once, after)."""
+
+    cluster: str | None
+    group_name: str | None
+    task_id: str | None
+    region: str | None
+    started_by: str | None
+    cpu_architecture: str | None
+    stop_code: str | None
+    stopped_reason: str | None
+    started_at: str | None
+    run_seconds: float | None
+    containers: tuple[Container, ...]
 
 
 @dataclass(frozen=True, slots=True)
