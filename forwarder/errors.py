@@ -53,11 +53,21 @@ class ConfigError(ForwarderError):
 
 
 class DeliveryError(ForwarderError):
-    """A destination did not accept a batch. ``retryable`` says whether trying again can help."""
+    """A destination did not accept a batch. ``retryable`` says whether trying again can help;
+    ``retry_after`` is how long the vendor asked us to wait; ``attempts`` how many requests were made."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after
+        self.attempts = 0
         super().__init__(message)
 
 

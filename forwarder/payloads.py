@@ -1,0 +1,251 @@
+"""Stop record -> vendor log, and logs -> request-sized batches. Pure: no I/O, no clock.
+
+Datadog (HTTP intake v2, through datadog-api-client) and New Relic (Log API, detailed format) get
+the same facts; the field mapping is documented in the README ("What the vendors receive").
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from forwarder import NAME, __version__
+from forwarder.model import StopRecord
+
+# Datadog: https://docs.datadoghq.com/api/latest/logs/ (see shared/docs/vendor-apis.md)
+DD_MAX_LOGS = 1000
+DD_MAX_REQUEST_BYTES = 5_000_000  # uncompressed; decimal MB, the stricter reading
+DD_MAX_LOG_BYTES = 1_000_000
+DD_NAMESPACE = "ecs_stop"  # the whole record lives under this attribute
+# New Relic Log API
+NR_MAX_BODY_BYTES = 1_000_000  # the gzipped POST body
+NR_MAX_ATTRIBUTES = 255  # per log, counting message, timestamp and the common attributes
+NR_LOGTYPE = "ecs-task-stop"
+NR_COMMON: dict[str, Any] = {"logtype": NR_LOGTYPE, "forwarder.name": NAME, "forwarder.version": __version__}
+# A batch is compressed and measured; this much uncompressed JSON is tried at once.
+NR_RAW_BATCH_BYTES = 4_000_000
+
+TRUNCATION_MARKER = "…[truncated by ecs-stop-forwarder]"
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """How a replayed record is sent: its time (epoch ms) and the original one, kept as attributes."""
+
+    timestamp_ms: int
+    original_timestamp_ms: int | None
+
+
+def epoch_ms(iso_time: str | None) -> int | None:
+    if not iso_time:
+        return None
+    return int(datetime.fromisoformat(iso_time).timestamp() * 1000)
+
+
+def record_timestamp_ms(record: StopRecord) -> int | None:
+    """When the stop happened (stoppedAt), else the event time."""
+    return epoch_ms(record.stopped_at or record.time)
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as datadog-api-client serialises it (``json.dumps`` defaults: ASCII-escaped)."""
+    return len(json.dumps(value))
+
+
+def _string_leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, (*path, index))
+
+
+def _set(value: Any, path: tuple[Any, ...], new: str) -> None:
+    for key in path[:-1]:
+        value = value[key]
+    value[path[-1]] = new
+
+
+def fit(log: dict[str, Any], limit: int) -> dict[str, Any]:
+    """``log`` itself when it serialises within ``limit`` bytes; else a copy whose longest strings
+    are cut, each ending in a visible marker, until it fits (vendors would cut it silently)."""
+    size = json_size(log)
+    if size <= limit:
+        return log
+    log = json.loads(json.dumps(log))  # a deep copy we may cut
+    while size > limit:
+        path, longest = max(_string_leaves(log), key=lambda leaf: len(leaf[1]), default=((), ""))
+        if len(longest) <= len(TRUNCATION_MARKER) * 2 or not path:
+            break  # nothing long left to cut: the sender reports it as too large
+        # Characters, not bytes: an escaped character takes up to 12 bytes, so this may take a few rounds.
+        keep = max(len(longest) - (size - limit) - len(TRUNCATION_MARKER) * 6, 0)
+        _set(log, path, longest[:keep] + TRUNCATION_MARKER)
+        size = json_size(log)
+    return log
+
+
+def _tag_value(value: object) -> str:
+    # Datadog splits ddtags on commas; keep values readable otherwise.
+    return str(value).replace(",", "_").strip()
+
+
+def datadog_tags(record: StopRecord, extra: Sequence[str] = (), replayed: bool = False) -> str:
+    """``ddtags``: Datadog's own ECS integration tag names where they exist, then ours, then DD_TAGS."""
+    pairs = (
+        ("ecs_cluster_name", record.cluster),
+        ("task_family", record.family),
+        ("task_version", record.revision),
+        ("ecs_service", record.service),
+        ("task_arn", record.task_arn),
+        ("region", record.region),
+        ("availability-zone", record.availability_zone),
+        ("aws_account", record.account),
+        ("stop_category", record.category),
+        ("stop_code", record.stop_code),
+        ("launch_type", record.launch_type),
+        ("severity", record.severity),
+    )
+    tags = [f"{name}:{_tag_value(value)}" for name, value in pairs if value not in (None, "")]
+    if replayed:
+        tags.append("replayed:true")
+    tags.extend(tag for tag in extra if tag)
+    return ",".join(tags)
+
+
+def datadog_log(
+    record: StopRecord,
+    *,
+    source: str = "ecs",
+    tags: Sequence[str] = (),
+    replay: Replay | None = None,
+) -> dict[str, Any]:
+    """One Datadog log item: reserved fields, then the whole record under ``ecs_stop``."""
+    log: dict[str, Any] = {
+        "ddsource": source,
+        "ddtags": datadog_tags(record, tags, replayed=replay is not None),
+        "hostname": record.task_arn or record.cluster_arn or "ecs",
+        "service": record.group_name or "ecs",
+        "status": record.severity,
+        "message": record.message,
+        DD_NAMESPACE: record.to_dict(),
+    }
+    timestamp = replay.timestamp_ms if replay else record_timestamp_ms(record)
+    if timestamp is not None:
+        log["timestamp"] = timestamp
+    if replay is not None:
+        log["replayed"] = True
+        log["original_timestamp"] = replay.original_timestamp_ms
+    return fit(log, DD_MAX_LOG_BYTES)
+
+
+def datadog_batches(logs: Sequence[dict[str, Any]]) -> Iterator[list[int]]:
+    """Indices of ``logs`` grouped into requests of <= 1000 logs and <= 5 MB serialised."""
+    batch: list[int] = []
+    size = 2  # "[" and "]"
+    for index, log in enumerate(logs):
+        item = json_size(log) + (2 if batch else 0)  # ", " between items
+        if batch and (len(batch) == DD_MAX_LOGS or size + item > DD_MAX_REQUEST_BYTES):
+            yield batch
+            batch, size, item = [], 2, item - 2
+        batch.append(index)
+        size += item
+    if batch:
+        yield batch
+
+
+def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested objects and arrays -> dotted names (``containers.0.name``); nulls are dropped."""
+    out = {} if out is None else out
+    if isinstance(value, dict):
+        for key, item in value.items():
+            flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            flatten(item, f"{prefix}.{index}" if prefix else str(index), out)
+    elif value is not None:
+        out[prefix] = value
+    return out
+
+
+def newrelic_log(record: StopRecord, *, replay: Replay | None = None) -> dict[str, Any]:
+    """One New Relic log (detailed format): ``timestamp`` (ms), ``message``, flattened attributes.
+
+    At most 255 attributes counting ``message``, ``timestamp`` and the common attributes: when a
+    task has so many containers that they do not fit, the first ones are kept and
+    ``containers_total`` / ``containers_truncated`` say so.
+    """
+    body = record.to_dict()
+    containers = body.pop("containers")
+    del body["message"]
+    attributes = flatten(body)
+    attributes["level"] = record.severity
+    if replay is not None:
+        attributes["replayed"] = True
+        if replay.original_timestamp_ms is not None:
+            attributes["original_timestamp"] = replay.original_timestamp_ms
+    budget = NR_MAX_ATTRIBUTES - len(NR_COMMON) - 2 - len(attributes) - 2  # message, timestamp, totals
+    kept = 0
+    for index, container in enumerate(containers):
+        flat = flatten(container, f"containers.{index}")
+        if len(flat) > budget:
+            break
+        attributes.update(flat)
+        budget -= len(flat)
+        kept += 1
+    if kept < len(containers):
+        attributes["containers_total"] = len(containers)
+        attributes["containers_truncated"] = True
+    log: dict[str, Any] = {"message": record.message, "attributes": attributes}
+    timestamp = replay.timestamp_ms if replay else record_timestamp_ms(record)
+    if timestamp is not None:
+        log["timestamp"] = timestamp
+    return log
+
+
+def newrelic_body(logs: Sequence[dict[str, Any]]) -> bytes:
+    """The gzipped detailed-format POST body for ``logs``."""
+    payload = [{"common": {"attributes": NR_COMMON}, "logs": list(logs)}]
+    return gzip.compress(json.dumps(payload, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
+
+
+def newrelic_batches(logs: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], bytes]]:
+    """(indices, gzipped body) with every body <= 1 MB: fill by raw size, then halve what is too big.
+
+    A single log whose body alone is too large is shrunk (longest strings cut, marked) to fit.
+    """
+    pending: list[int] = []
+    raw = 0
+    for index, log in enumerate(logs):
+        size = len(json.dumps(log, separators=(",", ":")))
+        if pending and raw + size > NR_RAW_BATCH_BYTES:
+            yield from _newrelic_fit(logs, pending)
+            pending, raw = [], 0
+        pending.append(index)
+        raw += size
+    if pending:
+        yield from _newrelic_fit(logs, pending)
+
+
+def _newrelic_fit(logs: Sequence[dict[str, Any]], indices: list[int]) -> Iterator[tuple[list[int], bytes]]:
+    body = newrelic_body([logs[i] for i in indices])
+    if len(body) <= NR_MAX_BODY_BYTES:
+        yield indices, body
+    elif len(indices) > 1:
+        middle = len(indices) // 2
+        yield from _newrelic_fit(logs, indices[:middle])
+        yield from _newrelic_fit(logs, indices[middle:])
+    else:
+        limit = NR_MAX_BODY_BYTES
+        shrunk = logs[indices[0]]
+        while len(body) > NR_MAX_BODY_BYTES and limit > 1000:
+            limit //= 2  # incompressible text: cut the raw log until its gzip fits
+            shrunk = fit(shrunk, limit)
+            body = newrelic_body([shrunk])
+        yield indices, body

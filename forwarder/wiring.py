@@ -1,0 +1,60 @@
+"""Build the adapters (AWS clients, key resolver, destinations) from ``Settings``.
+
+Used by the entry points only. Vendor modules are imported when their destination is built, so a
+forwarder that only sends to New Relic never loads datadog-api-client (cold start).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from forwarder.config import KeyRef, Settings
+from forwarder.destinations.base import Destination
+from forwarder.errors import ConfigError
+from forwarder.retry import RetryPolicy
+from forwarder.secrets import KeyResolver
+
+KEY_VARIABLES = {
+    "datadog": "DD_API_KEY, DD_API_KEY_SECRET_ARN or DD_API_KEY_SSM_PARAMETER",
+    "newrelic": "NEW_RELIC_LICENSE_KEY, NEW_RELIC_LICENSE_KEY_SECRET_ARN or "
+    "NEW_RELIC_LICENSE_KEY_SSM_PARAMETER",
+}
+
+
+def aws_client(service: str) -> Any:
+    """A boto3 client; boto3 honours ``AWS_ENDPOINT_URL`` (a local emulator) by itself."""
+    import boto3  # noqa: PLC0415 - only entry points that touch AWS pay for it
+
+    return boto3.client(service)  # type: ignore[call-overload]  # service names are checked by boto3
+
+
+def key_ref(settings: Settings, name: str) -> KeyRef:
+    ref = settings.datadog.key if name == "datadog" else settings.newrelic.key
+    if ref is None:
+        raise ConfigError(f"{name} is a destination but none of {KEY_VARIABLES[name]} is set")
+    return ref
+
+
+def build_destination(
+    name: str,
+    settings: Settings,
+    resolver: KeyResolver,
+    *,
+    policy: RetryPolicy | None = None,
+    stdout: TextIO | None = None,
+) -> Destination:
+    if name == "stdout":
+        from forwarder.destinations.stdout import StdoutDestination  # noqa: PLC0415
+
+        return StdoutDestination(stdout)
+    key = resolver.resolve(key_ref(settings, name))
+    if name == "datadog":
+        from forwarder.destinations.datadog import DatadogDestination  # noqa: PLC0415
+
+        dd = settings.datadog
+        return DatadogDestination(key, dd.url, source=dd.source, tags=dd.tags, policy=policy)
+    if name == "newrelic":
+        from forwarder.destinations.newrelic import NewRelicDestination  # noqa: PLC0415
+
+        return NewRelicDestination(key, settings.newrelic.url, policy=policy)
+    raise ConfigError(f"unknown destination {name!r}")

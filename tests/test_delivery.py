@@ -1,0 +1,171 @@
+"""Both vendors over real HTTP against the loopback intakes: limits, 413 splits, faults, no key leaks."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, deadline_in
+from forwarder.destinations.datadog import DatadogDestination
+from forwarder.destinations.newrelic import NewRelicDestination
+from forwarder.parse import parse_event
+from forwarder.pipeline import deliver
+from forwarder.retry import RetryPolicy
+from tests.events import container, make_event
+from tests.fixtures import stopped_events
+from tests.intakes import AcceptThenDrop, DatadogIntake, Drop, NewRelicIntake, Respond, Slow
+
+DD_KEY = "canary-dd-key-3f9a"
+NR_KEY = "canary-nr-key-7c21"
+FAST = RetryPolicy(initial=0.01, maximum=0.05)
+
+
+@pytest.fixture
+def dd() -> DatadogIntake:
+    intake = DatadogIntake(valid_keys={DD_KEY})
+    yield intake  # type: ignore[misc]
+    intake.close()
+
+
+@pytest.fixture
+def nr() -> NewRelicIntake:
+    intake = NewRelicIntake(valid_keys={NR_KEY})
+    yield intake  # type: ignore[misc]
+    intake.close()
+
+
+def records(n: int | None = None) -> list:  # type: ignore[type-arg]
+    events = stopped_events()
+    if n is not None:
+        events = [make_event(event_id=f"ev-{i}", stop_code="EssentialContainerExited",
+                             containers=[container("app", 1)]) for i in range(n)]  # fmt: skip
+    return [parse_event(e) for e in events]
+
+
+def test_every_fixture_reaches_both_vendors_exactly_once(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    stops = records()
+    destinations = [DatadogDestination(DD_KEY, dd.url, tags=("env:test",), policy=FAST),
+                    NewRelicDestination(NR_KEY, nr.url, policy=FAST)]  # fmt: skip
+    outcomes = deliver(stops, destinations, deadline_in(30))
+    assert all(o[name].status == DELIVERED for o in outcomes for name in ("datadog", "newrelic"))
+    ids = sorted(r.event_id for r in stops)
+    assert sorted(log["ecs_stop"]["event_id"] for log in dd.accepted) == ids
+    assert sorted(log["event_id"] for log in nr.accepted) == ids
+    assert dd.truncated_by_vendor == []
+    assert all(log["logtype"] == "ecs-task-stop" for log in nr.accepted)
+    assert {r.headers.get("content-encoding") for r in dd.requests + nr.requests} == {"gzip"}
+
+
+def test_1001_logs_make_two_datadog_requests(dd: DatadogIntake) -> None:
+    outcomes = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver(
+        [{"message": f"m{i}", "ddsource": "ecs"} for i in range(1001)], deadline_in(30)
+    )
+    assert all(o.status == DELIVERED for o in outcomes)
+    assert [r.log_count for r in dd.requests] == [1000, 1]
+    assert len(dd.accepted) == 1001
+
+
+def test_413_splits_and_every_log_arrives_once(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    dd.script(Respond(413))
+    nr.script(Respond(413))
+    stops = records(10)
+    destinations = [
+        DatadogDestination(DD_KEY, dd.url, policy=FAST),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+    ]
+    outcomes = deliver(stops, destinations, deadline_in(30))
+    assert all(o[name].status == DELIVERED for o in outcomes for name in ("datadog", "newrelic"))
+    assert [r.log_count for r in dd.requests] == [10, 5, 5]
+    assert [r.log_count for r in nr.requests] == [10, 5, 5]
+    assert len(dd.accepted) == len(nr.accepted) == 10
+
+
+def test_throttling_and_outages_are_ridden_out(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    dd.script(Respond(429, {"X-RateLimit-Reset": "0"}), Respond(503), Drop())
+    nr.script(Respond(500), Respond(429, {"Retry-After": "0"}), Drop())
+    stops = records(3)
+    destinations = [
+        DatadogDestination(DD_KEY, dd.url, policy=FAST),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+    ]
+    outcomes = deliver(stops, destinations, deadline_in(30))
+    assert [o["datadog"].attempts for o in outcomes] == [4, 4, 4]
+    assert [o["newrelic"].attempts for o in outcomes] == [4, 4, 4]
+    assert len(dd.accepted) == len(nr.accepted) == 3
+
+
+def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: pytest.MonkeyPatch) -> None:
+    import forwarder.destinations.newrelic as module
+
+    monkeypatch.setattr(module, "READ_TIMEOUT", 0.3)
+    nr.script(Slow(1.0))
+    [outcome] = NewRelicDestination(NR_KEY, nr.url, policy=FAST).deliver(
+        [NewRelicDestination(NR_KEY, nr.url).build(records(1)[0])], deadline_in(30)
+    )
+    assert outcome.status == DELIVERED and outcome.attempts == 2
+    # The slow answer is still accepted by the vendor when it finishes: a duplicate, as at-least-once allows.
+    give_up = time.monotonic() + 3
+    while len(nr.accepted) < 2 and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert len(nr.accepted) == 2
+
+
+def test_accepted_then_dropped_is_a_duplicate_not_a_loss(dd: DatadogIntake) -> None:
+    dd.script(AcceptThenDrop())
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver(
+        [{"message": "once"}], deadline_in(30)
+    )
+    assert outcome.status == DELIVERED and outcome.attempts == 2
+    assert dd.accepted_count_by(lambda log: log["message"])["once"] == 2
+
+
+def test_wrong_keys_fail_permanently_with_a_clear_error(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    stops = records(2)
+    destinations = [DatadogDestination("canary-wrong-dd", dd.url, policy=FAST),
+                    NewRelicDestination("canary-wrong-nr", nr.url, policy=FAST)]  # fmt: skip
+    outcomes = deliver(stops, destinations, deadline_in(30))
+    for name in ("datadog", "newrelic"):
+        outcome = outcomes[0][name]
+        assert outcome.status == FAILED_PERMANENT and outcome.http_status == 403 and outcome.attempts == 1
+        assert outcome.error is not None and "rejected the API key (HTTP 403)" in outcome.error
+        assert "canary-wrong" not in outcome.error
+    assert dd.accepted == [] and nr.accepted == []
+
+
+def test_outage_until_the_deadline_is_retryable(dd: DatadogIntake) -> None:
+    dd.fail_all(503)
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver([{"message": "x"}], deadline_in(1.0))
+    assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503 and outcome.attempts >= 2
+
+
+def test_datadog_key_validation(dd: DatadogIntake) -> None:
+    assert DatadogDestination(DD_KEY, dd.url).validate_key() == (True, "API key valid")
+    valid, said = DatadogDestination("canary-bad", dd.url).validate_key()
+    assert not valid and "rejected the API key (HTTP 403)" in said and "canary-bad" not in said
+
+
+def test_keys_never_leak_into_logs_exceptions_or_payloads(
+    dd: DatadogIntake,
+    nr: NewRelicIntake,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    dd.script(Respond(500, body=f"oops {DD_KEY}".encode()), Respond(403, body=DD_KEY.encode()))
+    nr.script(Respond(503, body=NR_KEY.encode()))
+    destinations = [
+        DatadogDestination(DD_KEY, dd.url, policy=FAST),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+    ]
+    outcomes = deliver(records(4), destinations, deadline_in(30))
+    seen = caplog.text + "".join(capsys.readouterr()) + repr(outcomes)
+    for request in dd.requests + nr.requests:
+        headers = dict(request.headers)
+        headers.pop("dd-api-key", None)
+        headers.pop("api-key", None)
+        seen += repr(headers) + request.body.decode(errors="replace")
+    assert DD_KEY not in seen and NR_KEY not in seen
+    assert any(r.headers.get("dd-api-key") == DD_KEY for r in dd.requests)  # only the auth header has it
+    assert any(r.headers.get("api-key") == NR_KEY for r in nr.requests)

@@ -1,0 +1,181 @@
+"""Vendor payloads (golden files) and the limits, each tested at its edge."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import string
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forwarder.model import Container, StopRecord
+from forwarder.parse import parse_event
+from forwarder.payloads import (
+    DD_MAX_LOG_BYTES,
+    DD_MAX_REQUEST_BYTES,
+    NR_MAX_ATTRIBUTES,
+    NR_MAX_BODY_BYTES,
+    TRUNCATION_MARKER,
+    Replay,
+    datadog_batches,
+    datadog_log,
+    fit,
+    json_size,
+    newrelic_batches,
+    newrelic_body,
+    newrelic_log,
+)
+from tests.events import container, make_event
+from tests.fixtures import ROOT
+
+GOLDEN = Path(__file__).parent / "golden" / "payloads"
+GOLDEN_FIXTURES = [
+    "events/seed-arm64-on-x86-scheduled.json",
+    "events/out-of-memory--log-router-sidecar-killed.json",
+    "events/scheduler-stopped--deployment-replaced.json",
+]
+
+
+def record_of(name: str) -> StopRecord:
+    return parse_event(json.loads((ROOT / name).read_text()))
+
+
+def check_golden(path: Path, value: Any) -> None:
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    assert value == json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("name", GOLDEN_FIXTURES)
+def test_golden_datadog_log(name: str) -> None:
+    log = datadog_log(record_of(name), tags=("env:prod",))
+    check_golden(GOLDEN / "datadog" / (Path(name).stem + ".json"), log)
+
+
+@pytest.mark.parametrize("name", GOLDEN_FIXTURES)
+def test_golden_newrelic_body(name: str) -> None:
+    body = json.loads(gzip.decompress(newrelic_body([newrelic_log(record_of(name))])))
+    check_golden(GOLDEN / "newrelic" / (Path(name).stem + ".json"), body)
+
+
+def test_datadog_mapping() -> None:
+    record = record_of("events/seed-arm64-on-x86-scheduled.json")
+    log = datadog_log(record, source="ecs-stops", tags=("env:prod", "team:books"))
+    tags = log["ddtags"].split(",")
+    assert "ecs_cluster_name:" + str(record.cluster) in tags
+    assert "task_family:newarrivals-batch" in tags and f"task_version:{record.revision}" in tags
+    assert "stop_category:image-platform-mismatch" in tags and "stop_code:TaskFailedToStart" in tags
+    assert tags[-2:] == ["env:prod", "team:books"]
+    assert not any(t.startswith("ecs_service:") for t in tags)  # a scheduled task has no service
+    assert log["service"] == "newarrivals-batch" and log["status"] == "error"
+    assert log["ddsource"] == "ecs-stops" and log["message"] == record.message
+    assert log["ecs_stop"] == record.to_dict()
+
+
+def test_timestamp_is_stopped_at_in_epoch_milliseconds() -> None:
+    record = parse_event(make_event())  # stoppedAt 2026-11-28T10:05:00.000Z
+    assert datadog_log(record)["timestamp"] == 1_795_860_300_000
+    assert newrelic_log(record)["timestamp"] == 1_795_860_300_000
+
+
+def test_replay_marks_and_time() -> None:
+    record = record_of("events/seed-arm64-on-x86-scheduled.json")
+    replay = Replay(timestamp_ms=1_800_000_000_000, original_timestamp_ms=1_700_000_000_000)
+    dd = datadog_log(record, replay=replay)
+    assert dd["timestamp"] == 1_800_000_000_000 and dd["original_timestamp"] == 1_700_000_000_000
+    assert dd["replayed"] is True and "replayed:true" in dd["ddtags"].split(",")
+    nr = newrelic_log(record, replay=replay)
+    assert nr["timestamp"] == 1_800_000_000_000
+    assert (
+        nr["attributes"]["replayed"] is True and nr["attributes"]["original_timestamp"] == 1_700_000_000_000
+    )
+
+
+def _logs(count: int, size: int) -> list[dict[str, Any]]:
+    filler = "x" * max(0, size - json_size({"m": ""}))
+    return [{"m": filler} for _ in range(count)]
+
+
+def test_datadog_batches_at_the_count_edge() -> None:
+    assert [len(b) for b in datadog_batches(_logs(1000, 50))] == [1000]
+    assert [len(b) for b in datadog_batches(_logs(1001, 50))] == [1000, 1]
+    assert list(datadog_batches([])) == []
+
+
+def test_datadog_batches_at_the_byte_edge() -> None:
+    # n logs of s bytes serialise to 2 + n*s + 2*(n-1) bytes: fill exactly to the limit, then one byte over.
+    n = 10
+    s = (DD_MAX_REQUEST_BYTES - 2 - 2 * (n - 1)) // n
+    exact = _logs(n, s)
+    exact[-1] = {"m": exact[-1]["m"] + "y" * (DD_MAX_REQUEST_BYTES - (2 + n * s + 2 * (n - 1)))}
+    assert json_size(exact) == DD_MAX_REQUEST_BYTES
+    assert [len(b) for b in datadog_batches(exact)] == [n]
+    over = [*exact[:-1], {"m": exact[-1]["m"] + "z"}]
+    assert json_size(over) == DD_MAX_REQUEST_BYTES + 1
+    batches = list(datadog_batches(over))
+    assert [len(b) for b in batches] == [n - 1, 1]
+    for batch in batches:
+        assert json_size([over[i] for i in batch]) <= DD_MAX_REQUEST_BYTES
+
+
+def test_a_log_over_1mb_is_truncated_visibly() -> None:
+    event = make_event(
+        reason="CannotPullContainerError: " + "x" * 2_000_000, containers=[container("app", 1)]
+    )
+    log = datadog_log(parse_event(event))
+    assert json_size(log) <= DD_MAX_LOG_BYTES
+    reason = log["ecs_stop"]["stopped_reason"]
+    assert reason.startswith("CannotPullContainerError: xxx") and reason.endswith(TRUNCATION_MARKER)
+    assert log["ecs_stop"]["category"] == "image-pull-failed"  # decided on the full text
+
+
+def test_fit_handles_escaped_characters_and_leaves_small_logs_alone() -> None:
+    small = {"a": "b"}
+    assert fit(small, 100) is small
+    emoji = {"a": "😀" * 100_000, "b": "short"}
+    fitted = fit(emoji, 50_000)
+    assert json_size(fitted) <= 50_000 and fitted["b"] == "short" and emoji["a"] == "😀" * 100_000
+
+
+def test_newrelic_attributes_are_flat_and_bounded_with_10000_containers() -> None:
+    many = [container(f"c{i}", 1, "boom " * 10) for i in range(10_000)]
+    log = newrelic_log(parse_event(make_event(containers=many, stop_code="EssentialContainerExited")))
+    attributes = log["attributes"]
+    assert len(attributes) + 2 + 3 <= NR_MAX_ATTRIBUTES  # + message, timestamp + common attributes
+    assert attributes["containers_total"] == 10_000 and attributes["containers_truncated"] is True
+    assert attributes["containers.0.name"] == "c0"
+    assert not any(isinstance(v, (list, dict)) for v in attributes.values())
+
+
+def test_newrelic_bodies_stay_under_1mb_gzipped() -> None:
+    rng = random.Random(7)
+    noisy = [
+        {"message": "m", "attributes": {"r": "".join(rng.choices(string.ascii_letters, k=50_000))}}
+        for _ in range(60)
+    ]
+    batches = list(newrelic_batches(noisy))
+    assert len(batches) > 1
+    assert sorted(i for indices, _ in batches for i in indices) == list(range(60))
+    for indices, body in batches:
+        assert len(body) <= NR_MAX_BODY_BYTES
+        assert len(json.loads(gzip.decompress(body))[0]["logs"]) == len(indices)
+
+
+def test_a_single_incompressible_newrelic_log_is_shrunk_to_fit() -> None:
+    rng = random.Random(3)
+    huge = {"message": "m", "attributes": {"r": "".join(rng.choices(string.printable, k=3_000_000))}}
+    [(indices, body)] = list(newrelic_batches([huge]))
+    assert indices == [0] and len(body) <= NR_MAX_BODY_BYTES
+    assert json.loads(gzip.decompress(body))[0]["logs"][0]["attributes"]["r"].endswith(TRUNCATION_MARKER)
+
+
+def test_record_without_times_has_no_timestamp() -> None:
+    record = replace(record_of("events/seed-arm64-on-x86-scheduled.json"), stopped_at=None, time=None)
+    assert "timestamp" not in datadog_log(record) and "timestamp" not in newrelic_log(record)
+    assert isinstance(record.containers[0], Container)

@@ -1,0 +1,159 @@
+"""The shared retry policy, through the New Relic httpx path with respx (fast, no sockets)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+import respx
+
+from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, deadline_in
+from forwarder.destinations.newrelic import NewRelicDestination
+from forwarder.errors import DeliveryError
+from forwarder.parse import parse_event
+from forwarder.retry import RetryPolicy, retry_after_seconds
+from tests.events import make_event
+
+URL = "https://log-api.newrelic.com/log/v1"
+KEY = "canary-nr-retry-key"
+
+
+class Sleeps:
+    """An injectable sleep that records what it was asked and advances a fake clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def destination(sleeps: Sleeps | None = None) -> NewRelicDestination:
+    policy = RetryPolicy(clock=sleeps.clock, sleep=sleeps.sleep) if sleeps else RetryPolicy()
+    return NewRelicDestination(KEY, URL, policy=policy)
+
+
+def items(n: int = 1) -> list[dict[str, object]]:
+    nr = destination()
+    return [nr.build(parse_event(make_event(event_id=f"e{i}"))) for i in range(n)]
+
+
+@respx.mock
+def test_429_with_retry_after_waits_that_long() -> None:
+    route = respx.post(URL).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(202)]
+    )
+    sleeps = Sleeps()
+    [outcome] = destination(sleeps).deliver(items(), deadline=100.0)
+    assert outcome.status == DELIVERED and outcome.attempts == 2
+    assert sleeps.slept == [7.0]
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_503_then_202_delivers_once() -> None:
+    route = respx.post(URL).mock(side_effect=[httpx.Response(503), httpx.Response(202)])
+    sleeps = Sleeps()
+    outcomes = destination(sleeps).deliver(items(3), deadline=100.0)
+    assert [o.status for o in outcomes] == [DELIVERED] * 3
+    assert route.call_count == 2 and len(sleeps.slept) == 1 and 0 <= sleeps.slept[0] <= 0.5
+
+
+@respx.mock
+def test_403_is_not_retried_and_says_the_key_was_rejected() -> None:
+    route = respx.post(URL).mock(return_value=httpx.Response(403, text=f"bad key {KEY}"))
+    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    assert outcome.status == FAILED_PERMANENT and outcome.http_status == 403 and outcome.attempts == 1
+    assert outcome.error is not None and "rejected the API key (HTTP 403)" in outcome.error
+    assert KEY not in outcome.error  # even when the vendor echoes it
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+@respx.mock
+def test_client_errors_are_permanent(status: int) -> None:
+    respx.post(URL).mock(return_value=httpx.Response(status))
+    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    assert outcome.status == FAILED_PERMANENT and outcome.attempts == 1
+
+
+@respx.mock
+def test_connection_errors_and_timeouts_are_retried() -> None:
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.ConnectError("refused"),
+            httpx.ReadTimeout("slow"),
+            httpx.Response(408),
+            httpx.Response(500),
+            httpx.Response(202),
+        ]
+    )
+    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    assert outcome.status == DELIVERED and outcome.attempts == 5
+
+
+@respx.mock
+def test_the_deadline_stops_retries_in_time() -> None:
+    respx.post(URL).mock(return_value=httpx.Response(503))
+    started = time.monotonic()
+    [outcome] = destination().deliver(items(), deadline=deadline_in(1.5))
+    elapsed = time.monotonic() - started
+    assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503
+    assert outcome.attempts >= 2
+    assert elapsed < 1.5 + 0.5  # no sleep is started that would end past the deadline
+
+
+@respx.mock
+def test_a_retry_after_beyond_the_deadline_gives_up_at_once() -> None:
+    respx.post(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    sleeps = Sleeps()
+    [outcome] = destination(sleeps).deliver(items(), deadline=60.0)
+    assert outcome.status == FAILED_RETRYABLE and sleeps.slept == []
+
+
+@respx.mock
+def test_413_splits_the_batch() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        import gzip
+        import json
+
+        logs = json.loads(gzip.decompress(request.content))[0]["logs"]
+        return httpx.Response(413 if len(logs) > 2 else 202)
+
+    route = respx.post(URL).mock(side_effect=answer)
+    outcomes = destination(Sleeps()).deliver(items(8), deadline=100.0)
+    assert [o.status for o in outcomes] == [DELIVERED] * 8
+    assert route.call_count == 1 + 2 + 4  # 8 -> 4+4 -> 2+2+2+2
+
+
+def test_retry_after_parsing() -> None:
+    now = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+    http_date = format_datetime(now + timedelta(seconds=30), usegmt=True)
+    assert retry_after_seconds({"Retry-After": "12"}, now.timestamp()) == 12.0
+    assert retry_after_seconds({"retry-after": http_date}, now.timestamp()) == pytest.approx(30.0)
+    assert retry_after_seconds({"X-RateLimit-Reset": "4"}, now.timestamp()) == 4.0
+    assert retry_after_seconds({"Retry-After": "soon"}, now.timestamp()) is None
+    assert retry_after_seconds({"Retry-After": "-5"}, now.timestamp()) == 0.0
+    assert retry_after_seconds({}, now.timestamp()) is None
+
+
+def test_policy_reports_attempts_on_final_failure() -> None:
+    sleeps = Sleeps()
+    policy = RetryPolicy(clock=sleeps.clock, sleep=sleeps.sleep, max_attempts=4)
+
+    def always_503(timeout: float) -> int:
+        raise DeliveryError("down", retryable=True, status=503)
+
+    with pytest.raises(DeliveryError) as raised:
+        policy.run(always_503, deadline=1000.0)
+    assert raised.value.attempts == 4 and len(sleeps.slept) == 3
+    backoffs = sleeps.slept
+    assert all(0 <= b <= 20 for b in backoffs)
