@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ecs-stop-forwarder explain fixtures/events
+	$(VENV)/bin/ecs-stop-forwarder send --to stdout --archive ./archive fixtures/events
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check forwarder tests bench

@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify
+from bench import classify, handler
 from bench.common import Row, machine
 
-BENCHMARKS = [classify]
+BENCHMARKS = [classify, handler]
 
 
 def main() -> int:

@@ -1,14 +1,28 @@
-"""Records -> every destination, with per-record, per-destination outcomes."""
+"""The forwarder's main job, for the Lambda handler and ``send`` alike.
+
+For each input: parse it; archive it first (nothing is sent without a durable copy); skip the
+destinations an earlier attempt already delivered to (idempotent Lambda retries); deliver to the
+rest in batches; rewrite the archive document with every destination's outcome. Inputs that are not
+ECS STOPPED task events are archived under ``rejected/`` with the reason and sent nowhere.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from forwarder.destinations.base import Destination, Outcome
-from forwarder.model import StopRecord
+from forwarder.archive import REJECTED_SCHEMA, SCHEMA, ArchiveStore, decode, encode, event_key, rejected_key
+from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, Destination, Outcome
+from forwarder.errors import InvalidEvent
+from forwarder.model import StopRecord, severity_rank
+from forwarder.parse import iso, parse_event
 from forwarder.payloads import Replay
+from forwarder.redact import redact
 
+SKIPPED = "skipped"
 ReplayFor = Callable[[StopRecord, str], Replay | None]
 
 
@@ -28,3 +42,133 @@ def deliver(
         for result, outcome in zip(results, destination.deliver(items, deadline), strict=True):
             result[destination.name] = outcome
     return results
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What goes to vendors. The archive always gets everything."""
+
+    min_severity: str = "info"
+    exclude_categories: frozenset[str] = frozenset()
+
+    def skip_reason(self, record: StopRecord) -> str | None:
+        if record.category in self.exclude_categories:
+            return f"category {record.category} is excluded (FORWARDER_EXCLUDE_CATEGORIES)"
+        if severity_rank(record.severity) < severity_rank(self.min_severity):
+            return f"severity {record.severity} is below FORWARDER_MIN_SEVERITY={self.min_severity}"
+        return None
+
+
+@dataclass
+class EventResult:
+    """What happened to one input. ``deliveries`` maps destination -> archived outcome dict."""
+
+    key: str
+    record: StopRecord | None = None
+    rejected: InvalidEvent | None = None
+    deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attempted: set[str] = field(default_factory=set)  # destinations tried by this call
+
+    def with_status(self, status: str) -> list[str]:
+        return [name for name, outcome in self.deliveries.items() if outcome.get("status") == status]
+
+    @property
+    def retryable(self) -> list[str]:
+        return self.with_status(FAILED_RETRYABLE)
+
+    @property
+    def permanent(self) -> list[str]:
+        return self.with_status(FAILED_PERMANENT)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Forwarder:
+    """Archive-first delivery of raw inputs. ``destinations`` is called only when something must be
+    sent, so a retry that has nothing left to send never resolves keys."""
+
+    def __init__(
+        self,
+        archive: ArchiveStore,
+        names: Sequence[str],
+        destinations: Callable[[], Sequence[Destination]],
+        filters: Filters | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.archive = archive
+        self.names = tuple(names)
+        self._destinations = destinations
+        self.filters = filters or Filters()
+        self.now = now
+
+    def forward(self, raws: Sequence[Any], deadline: float) -> list[EventResult]:
+        """Archive, deliver and record each of ``raws``; ``ArchiveError`` and ``ConfigError`` propagate
+        (after the inputs were archived, for the latter)."""
+        results: list[EventResult] = []
+        documents: dict[int, dict[str, Any]] = {}
+        for index, raw in enumerate(raws):
+            result, document = self._archive(raw)
+            results.append(result)
+            if document is not None:
+                documents[index] = document
+        pending = {
+            name: [i for i in documents if self._needs(results[i], documents[i], name)] for name in self.names
+        }
+        if any(pending.values()):
+            by_name = {d.name: d for d in self._destinations()}
+            for name, indices in pending.items():
+                if indices:
+                    self._send(by_name[name], [results[i] for i in indices], deadline)
+        for index, document in documents.items():
+            if results[index].attempted:  # outcomes (or filter decisions) to record
+                document["deliveries"] = results[index].deliveries
+                self.archive.put(results[index].key, encode(document))
+        return results
+
+    def _archive(self, raw: Any) -> tuple[EventResult, dict[str, Any] | None]:
+        now = self.now()
+        try:
+            record = parse_event(raw)
+        except InvalidEvent as exc:
+            safe = redact(raw)
+            body = json.dumps(safe, ensure_ascii=False, sort_keys=True).encode()
+            key = rejected_key(self.archive.prefix, body, now)
+            rejected = {"schema": REJECTED_SCHEMA, "received_at": iso(now), "kind": exc.kind,
+                        "reason": str(exc), "input": safe}  # fmt: skip
+            self.archive.put(key, encode(rejected))
+            return EventResult(key, rejected=exc), None
+        moment = datetime.fromisoformat(record.time) if record.time else now
+        key = event_key(self.archive.prefix, record.event_id, moment)
+        existing = self.archive.get(key)
+        if existing is not None:  # a retry of the same event: keep what was delivered
+            document = decode(existing, key)
+            deliveries = dict(document.get("deliveries") or {})
+        else:
+            document = {"schema": SCHEMA, "event_id": record.event_id, "event_time": record.time,
+                        "archived_at": iso(now), "category": record.category, "severity": record.severity,
+                        "record": record.to_dict(), "event": redact(raw), "deliveries": {}}  # fmt: skip
+            deliveries = {}
+            self.archive.put(key, encode(document))  # archive first
+        return EventResult(key, record=record, deliveries=deliveries), document
+
+    def _needs(self, result: EventResult, document: dict[str, Any], name: str) -> bool:
+        assert result.record is not None
+        previous = result.deliveries.get(name, {}).get("status")
+        if previous in (DELIVERED, SKIPPED):
+            return False
+        reason = self.filters.skip_reason(result.record)
+        if reason is not None:
+            result.deliveries[name] = {"status": SKIPPED, "reason": reason, "at": iso(self.now())}
+            result.attempted.add(name)
+            return False
+        return True
+
+    def _send(self, destination: Destination, results: list[EventResult], deadline: float) -> None:
+        records = [r.record for r in results if r.record is not None]
+        outcomes = deliver(records, [destination], deadline)
+        at = iso(self.now())
+        for result, outcome in zip(results, outcomes, strict=True):
+            result.deliveries[destination.name] = {**outcome[destination.name].to_dict(), "at": at}
+            result.attempted.add(destination.name)

@@ -24,8 +24,11 @@ KEY_VARIABLES = {
 def aws_client(service: str) -> Any:
     """A boto3 client; boto3 honours ``AWS_ENDPOINT_URL`` (a local emulator) by itself."""
     import boto3  # noqa: PLC0415 - only entry points that touch AWS pay for it
+    from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client(service)  # type: ignore[call-overload]  # service names are checked by boto3
+    # Short timeouts and few retries: the Lambda's deadline, not boto3's defaults, bounds the work.
+    config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+    return boto3.client(service, config=config)  # type: ignore[call-overload]  # boto3 checks the name
 
 
 def key_ref(settings: Settings, name: str) -> KeyRef:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,15 +15,17 @@ from tests.intakes import DatadogIntake, NewRelicIntake
 
 DD_KEY = "canary-cli-dd-1"
 NR_KEY = "canary-cli-nr-2"
-CLEAR = ("FORWARDER_DESTINATIONS", "DD_API_KEY", "DD_API_KEY_SECRET_ARN", "DD_API_KEY_SSM_PARAMETER",
+CLEAR = ("FORWARDER_DESTINATIONS", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "FORWARDER_MIN_SEVERITY", "FORWARDER_EXCLUDE_CATEGORIES", "DD_API_KEY", "DD_API_KEY_SECRET_ARN", "DD_API_KEY_SSM_PARAMETER",
          "NEW_RELIC_LICENSE_KEY", "NEW_RELIC_LICENSE_KEY_SECRET_ARN", "NEW_RELIC_LICENSE_KEY_SSM_PARAMETER",
          "DD_SITE", "DD_TAGS", "NEW_RELIC_REGION", "DD_LOGS_URL", "NEW_RELIC_LOGS_URL")  # fmt: skip
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """A clean vendor environment, run from an empty directory (send archives to ./archive)."""
     for name in CLEAR:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
     return monkeypatch
 
 
@@ -47,7 +50,7 @@ def test_send_all_fixtures_to_both_vendors(env: pytest.MonkeyPatch) -> None:
         expected = sorted(e["id"] for e in stopped_events())
         assert sorted(log["ecs_stop"]["event_id"] for log in dd.accepted) == expected
         assert sorted(log["event_id"] for log in nr.accepted) == expected
-        assert f"{len(expected)} stop record(s)" in err and "datadog" in err and "newrelic" in err
+        assert f"{len(expected)} stop record(s), 0 rejected" in err and "datadog" in err and "newrelic" in err
         assert DD_KEY not in out + err and NR_KEY not in out + err
 
 
@@ -115,5 +118,40 @@ def test_key_from_secrets_manager(env: pytest.MonkeyPatch, aws: MotoServer) -> N
         assert code == 0, err
         assert len(dd.accepted) == 1
         env.setenv("DD_API_KEY_SECRET_ARN", arn + "-missing")
-        code, _, err = run("send", str(ROOT / "events" / "seed-arm64-on-x86-scheduled.json"))
+        code, _, err = run("send", "--archive", "none", str(ROOT / "events" / "seed-arm64-on-x86-scheduled.json"))
         assert code == 2 and "DD_API_KEY_SECRET_ARN=" in err and "cannot read the key" in err
+
+
+def test_send_archives_locally_by_default_and_a_rerun_sends_nothing_twice(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with DatadogIntake(valid_keys={DD_KEY}) as dd, NewRelicIntake(valid_keys={NR_KEY}) as nr:
+        vendors(env, dd, nr)
+        code, _, err = run("send", str(ROOT / "events"), str(ROOT / "other"))
+        assert code == 1  # the other/ inputs are not STOPPED events
+        assert "archive: archive/ecs-task-stop-log" in err
+        documents = sorted((tmp_path / "archive" / "ecs-task-stop-log").rglob("*.json"))
+        stops = [d for d in documents if "rejected" not in d.parts]
+        rejected = [d for d in documents if "rejected" in d.parts]
+        assert len(stops) == len(stopped_events()) and len(rejected) == len(
+            list((ROOT / "other").glob("*.json"))
+        )
+        assert "(kept as ecs-task-stop-log/rejected/" in err
+        document = json.loads(stops[0].read_text())
+        assert set(document["deliveries"]) == {"datadog", "newrelic"}
+        run("send", str(ROOT / "events"))
+        assert len(dd.accepted) == len(nr.accepted) == len(stopped_events())
+
+
+def test_send_to_an_s3_archive(env: pytest.MonkeyPatch, aws: MotoServer) -> None:
+    aws.client("s3").create_bucket(Bucket="team-archive")
+    code, _, err = run("send", "--to", "stdout", "--archive", "s3://team-archive/stops", str(ROOT / "events"))
+    assert code == 0, err
+    listed = aws.client("s3").list_objects_v2(Bucket="team-archive", Prefix="stops/")
+    assert listed["KeyCount"] == len(stopped_events())
+
+
+def test_send_without_archive(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, _, err = run("send", "--archive", "none", str(ROOT / "events" / "seed-arm64-on-x86-scheduled.json"))
+    assert code == 0 and "archive: (none)" in err
+    assert not (tmp_path / "archive").exists()

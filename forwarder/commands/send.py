@@ -1,4 +1,4 @@
-"""``send``: deliver stop events from files to Datadog, New Relic and/or stdout."""
+"""``send``: run the Lambda's pipeline locally — archive, deliver, record outcomes — over files."""
 
 from __future__ import annotations
 
@@ -8,34 +8,34 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from forwarder.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Problems,
-    chunks,
-    records_from,
-    settings_from_env,
-)
+from forwarder.archive import open_archive
+from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, chunks, items_from, settings_from_env
 from forwarder.config import Settings, parse_destinations
-from forwarder.destinations.base import Destination, Outcome, deadline_in
+from forwarder.destinations.base import DELIVERED, Destination, deadline_in
+from forwarder.errors import InvalidEvent
+from forwarder.inputs import Item
 from forwarder.model import StopRecord
+from forwarder.parse import parse_event
 from forwarder.payloads import datadog_batches, datadog_log, newrelic_batches, newrelic_log
-from forwarder.pipeline import deliver
+from forwarder.pipeline import SKIPPED, EventResult, Filters, Forwarder
 from forwarder.secrets import KeyResolver
 from forwarder.wiring import aws_client, build_destination
 
-CHUNK = 1000  # records read before a round of delivery
+CHUNK = 500  # inputs per round of delivery
+DEFAULT_LOCAL_ARCHIVE = "./archive"
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "send",
-        help="deliver stop events from files, folders or stdin to Datadog, New Relic or stdout",
-        description="Reads the same inputs as explain. Destinations default to FORWARDER_DESTINATIONS, "
-        "else the vendors whose key is configured, else stdout.",
+        help="run the forwarder's pipeline over files, folders or stdin: archive, deliver, record",
+        description="Reads the same inputs as explain. Destinations: --to, else FORWARDER_DESTINATIONS, "
+        "else the vendors whose key is configured, else stdout. Archive: --archive, else "
+        "s3://$ARCHIVE_BUCKET/$ARCHIVE_PREFIX when ARCHIVE_BUCKET is set, else ./archive.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
     parser.add_argument("--to", help="comma list of datadog, newrelic, stdout")
+    parser.add_argument("--archive", help="DIR, s3://bucket/prefix, or none")
     parser.add_argument(
         "--dry-run", action="store_true", help="print the exact vendor payloads, send nothing"
     )
@@ -47,6 +47,14 @@ def destinations_for(args: argparse.Namespace, settings: Settings) -> tuple[str,
     return parse_destinations(args.to, "--to") if args.to else settings.destinations
 
 
+def archive_location(args: argparse.Namespace, settings: Settings) -> str:
+    if args.archive:
+        return str(args.archive)
+    if settings.archive_bucket:
+        return f"s3://{settings.archive_bucket}/{settings.archive_prefix}"
+    return DEFAULT_LOCAL_ARCHIVE
+
+
 def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Settings, out: TextIO) -> None:
     """The request bodies each vendor would get, uncompressed, one JSON document per request."""
     for name in names:
@@ -55,8 +63,8 @@ def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Setti
                 datadog_log(r, source=settings.datadog.source, tags=settings.datadog.tags) for r in records
             ]
             for batch in datadog_batches(logs):
-                out.write(json.dumps({"destination": name, "url": settings.datadog.url,
-                                      "body": [logs[i] for i in batch]}) + "\n")  # fmt: skip
+                body: Any = [logs[i] for i in batch]
+                out.write(json.dumps({"destination": name, "url": settings.datadog.url, "body": body}) + "\n")
         elif name == "newrelic":
             nr_logs = [newrelic_log(r) for r in records]
             for indices, _ in newrelic_batches(nr_logs):
@@ -69,18 +77,35 @@ def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Setti
                 out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
 
 
-def summary(names: Sequence[str], outcomes: Sequence[dict[str, Outcome]], err: TextIO) -> int:
-    """Per-destination counts and each distinct failure once; the number of failed deliveries."""
+def summary(names: Sequence[str], results: Sequence[EventResult], location: str, err: TextIO) -> int:
+    """The closing table; returns how many deliveries failed."""
+    records = [r.record for r in results if r.record is not None]
+    rejected = len(results) - len(records)
+    err.write(f"\n{len(results)} input(s): {len(records)} stop record(s), {rejected} rejected\n")
+    err.write(f"archive: {location}\n\n")
+    categories = Counter(record.category for record in records)
+    if categories:
+        width = max(len(c) for c in categories)
+        err.write(f"{'category':<{width}}  stops\n")
+        for category, count in categories.most_common():
+            err.write(f"{category:<{width}}  {count:>5}\n")
+        err.write("\n")
     failed = 0
-    width = max(len(name) for name in names)
-    err.write(f"{len(outcomes)} stop record(s)\n{'destination':<{width}}  delivered  failed\n")
+    width = max(11, *(len(n) for n in names))
+    err.write(f"{'destination':<{width}}  delivered  skipped  failed\n")
     for name in names:
-        results = [o[name] for o in outcomes]
-        bad = [o for o in results if not o.delivered]
-        failed += len(bad)
-        err.write(f"{name:<{width}}  {len(results) - len(bad):>9}  {len(bad):>6}\n")
-        for (status, error), count in Counter((o.status, o.error) for o in bad).items():
-            err.write(f"error: {name}: {count} record(s) {status}: {error}\n")
+        statuses = Counter(r.deliveries.get(name, {}).get("status") for r in results if r.record is not None)
+        bad = sum(n for status, n in statuses.items() if status not in (DELIVERED, SKIPPED))
+        failed += bad
+        err.write(f"{name:<{width}}  {statuses[DELIVERED]:>9}  {statuses[SKIPPED]:>7}  {bad:>6}\n")
+    errors = Counter(
+        (name, outcome.get("status"), outcome.get("error"))
+        for r in results
+        for name, outcome in r.deliveries.items()
+        if outcome.get("status") not in (DELIVERED, SKIPPED)
+    )
+    for (name, status, error), count in errors.items():
+        err.write(f"error: {name}: {count} record(s) {status}: {error}\n")
     return failed
 
 
@@ -88,20 +113,46 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = settings_from_env()
     names = destinations_for(args, settings)
     problems = Problems(err)
-    records = (record for _, record in records_from(args.paths, problems))
+    items = items_from(args.paths, problems)
     if args.dry_run:
-        for chunk in chunks(records, CHUNK):
-            dry_run(chunk, names, settings, out)
+        for chunk in chunks(items, CHUNK):
+            records = []
+            for item in chunk:
+                try:
+                    records.append(parse_event(item.value))
+                except InvalidEvent as exc:
+                    problems.report(item.where, exc)
+            dry_run(records, names, settings, out)
         return EXIT_FAILED if problems.count else EXIT_OK
+
+    location = archive_location(args, settings)
+    archive = open_archive(location, settings.archive_prefix, aws_client, settings.archive_kms_key_id)
     resolver = KeyResolver(aws_client)
-    destinations: list[Destination] = [build_destination(n, settings, resolver, stdout=out) for n in names]
+    built: list[Destination] = []
+
+    def destinations() -> list[Destination]:
+        if not built:
+            built.extend(build_destination(n, settings, resolver, stdout=out) for n in names)
+        return built
+
+    forwarder = Forwarder(
+        archive, names, destinations, Filters(settings.min_severity, settings.exclude_categories)
+    )
     deadline = deadline_in(args.timeout)
-    outcomes: list[dict[str, Outcome]] = []
+    results: list[EventResult] = []
     try:
-        for chunk in chunks(records, CHUNK):
-            outcomes.extend(deliver(chunk, destinations, deadline))
+        for chunk in chunks(items, CHUNK):
+            chunk_results = forwarder.forward([item.value for item in chunk], deadline)
+            report_rejected(chunk, chunk_results, problems)
+            results.extend(chunk_results)
     finally:
-        for destination in destinations:
+        for destination in built:
             destination.close()
-    failed = summary(names, outcomes, err)
+    failed = summary(names, results, archive.location, err)
     return EXIT_FAILED if failed or problems.count else EXIT_OK
+
+
+def report_rejected(chunk: Sequence[Item], results: Sequence[EventResult], problems: Problems) -> None:
+    for item, result in zip(chunk, results, strict=True):
+        if result.rejected is not None:
+            problems.report(f"{item.where} (kept as {result.key})", result.rejected)

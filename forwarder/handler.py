@@ -1,0 +1,135 @@
+"""AWS Lambda entry point: ``forwarder.handler.lambda_handler``.
+
+Importing this module does no I/O and reads no environment. The runtime (settings, AWS clients,
+destinations) is built on the first invocation and reused by the container afterwards.
+
+Failure semantics (see README "Guarantees"):
+- a destination still failing retryably when the deadline comes -> raise, so Lambda's async retries
+  and the on-failure destination take over (the archive records what happened);
+- a permanent failure (wrong key, 400) -> no raise; archived, an ERROR log line and a metric;
+- an input that is not an ECS STOPPED task event -> archived under ``rejected/``, no raise;
+- the archive cannot be written, or a key cannot be read -> raise.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from forwarder.archive import ArchiveStore, S3Archive
+from forwarder.config import Settings
+from forwarder.destinations.base import Destination
+from forwarder.errors import ConfigError, DeliveryError, ForwarderError
+from forwarder.observe import event_log, metrics
+from forwarder.pipeline import Filters, Forwarder
+from forwarder.secrets import KeyResolver
+from forwarder.wiring import aws_client, build_destination
+
+#: Retries stop this long before the Lambda times out, so the outcome can still be archived.
+SAFETY_MARGIN_SECONDS = 3.0
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class Runtime:
+    """Everything built once per container: settings, archive, key resolver, destinations.
+
+    Destinations are rebuilt only when a resolved key changes (rotation after the cache TTL)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        archive: ArchiveStore,
+        resolver: KeyResolver,
+        emit: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.emit = emit or _print
+        self._built: dict[str, tuple[str, Destination]] = {}
+        self.forwarder = Forwarder(
+            archive,
+            settings.destinations,
+            self.destinations,
+            Filters(settings.min_severity, settings.exclude_categories),
+        )
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        client_factory: Callable[[str], Any] = aws_client,
+        emit: Callable[[str], None] | None = None,
+    ) -> Runtime:
+        settings = Settings.from_env(environ)
+        if not settings.archive_bucket:
+            raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
+        archive = S3Archive(
+            client_factory("s3"),
+            settings.archive_bucket,
+            settings.archive_prefix,
+            settings.archive_kms_key_id,
+        )
+        return cls(settings, archive, KeyResolver(client_factory), emit)
+
+    def destinations(self) -> Sequence[Destination]:
+        built = []
+        for name in self.settings.destinations:
+            ref = self.settings.datadog.key if name == "datadog" else self.settings.newrelic.key
+            fingerprint = self.resolver.resolve(ref) if (ref is not None and name != "stdout") else ""
+            cached = self._built.get(name)
+            if cached is None or cached[0] != fingerprint:
+                if cached is not None:
+                    cached[1].close()
+                self._built[name] = (fingerprint, build_destination(name, self.settings, self.resolver))
+            built.append(self._built[name][1])
+        return built
+
+    def handle(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:
+        started = time.monotonic()
+        remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
+        deadline = started + max(remaining - SAFETY_MARGIN_SECONDS, 0.5)
+        try:
+            results = self.forwarder.forward([event], deadline)
+        except ForwarderError as exc:  # archive unwritable, key unreadable: say so, then let Lambda retry
+            self.emit(json.dumps({"level": "ERROR", "message": f"{type(exc).__name__}: {exc}"}))
+            raise
+        latency_ms = (time.monotonic() - started) * 1000
+        for result in results:
+            self.emit(json.dumps(event_log(result, latency_ms), ensure_ascii=False))
+        for document in metrics(results, latency_ms, int(time.time() * 1000)):
+            self.emit(json.dumps(document))
+        [result] = results
+        if result.retryable:
+            raise DeliveryError(
+                f"event {result.record.event_id if result.record else '?'} not yet delivered to "
+                f"{', '.join(result.retryable)}; archived at {result.key}; Lambda will retry",
+                retryable=True,
+            )
+        return {
+            "archive_key": result.key,
+            "rejected": result.rejected.kind if result.rejected else None,
+            "deliveries": {name: outcome.get("status") for name, outcome in result.deliveries.items()},
+        }
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+@functools.cache
+def runtime() -> Runtime:
+    """The container's runtime, built on first use (not at import)."""
+    return Runtime.from_env(os.environ)
+
+
+def lambda_handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
+    return runtime().handle(event, context)
