@@ -186,6 +186,8 @@ def newrelic_log(record: StopRecord, *, replay: Replay | None = None) -> dict[st
     del body["message"]
     attributes = flatten(body)
     attributes["level"] = record.severity
+    if record.group_name:  # New Relic's standard grouping attribute: ECS service, else task family
+        attributes["service.name"] = record.group_name
     if replay is not None:
         attributes["replayed"] = True
         if replay.original_timestamp_ms is not None:
