@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from forwarder import fastjson
 from forwarder.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -64,8 +65,44 @@ def _skip_ws(text: str, pos: int) -> int:
     return pos
 
 
+_BOUNDARY = re.compile(r"\}\s*(?=\{)")
+
+
+def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
+    """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries, and
+    where the careful reader must take over (``len(text)`` when all were read).
+
+    Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
+    that parses was cut at a real document boundary.
+    """
+    if not fastjson.ACCELERATED:
+        return [], 0
+    items: list[Item] = []
+    start = _skip_ws(text, 0)
+    cuts = [match.end() for match in _BOUNDARY.finditer(text)] + [len(text)]
+    for end in cuts:
+        if end <= start:
+            continue
+        try:
+            value = fastjson.loads_strict(text[start:end])
+        except ValueError:
+            return items, start
+        if isinstance(value, list):  # an array of documents: each element is an item
+            items.extend(
+                Item(source, len(items) + 1, start, element, fastjson.dumps(element).decode())
+                for element in value
+            )
+        else:
+            items.append(Item(source, len(items) + 1, start, value, text[start:end].rstrip()))
+        start = _skip_ws(text, end)
+    return items, start
+
+
 def _json_items(text: str, source: str) -> Iterator[Item | InputError]:
-    index, pos = 0, _skip_ws(text, 0)
+    fast, pos = _fast_items(text, source)
+    yield from fast
+    index = len(fast)
+    pos = _skip_ws(text, pos)
     while pos < len(text):
         try:
             value, next_pos = _DECODER.raw_decode(text, pos)

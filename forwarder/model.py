@@ -130,7 +130,6 @@ class StopRecord:
     culprit_container: str | None = None
     exit_code: int | None = None
     message: str = ""
-    evidence: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, with the contract's field names in the contract's order."""
@@ -170,10 +169,35 @@ class StopRecord:
             "culprit_container": self.culprit_container,
             "exit_code": self.exit_code,
             "message": self.message,
-            "evidence": self.evidence,
         }
 
     @property
     def group_name(self) -> str | None:
         """The ECS service name, else the task family: what alerts and vendors group by."""
         return self.service or self.family
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StopRecord:
+        """The record ``to_dict`` wrote (an archive document's ``record``). Raises ``KeyError`` or
+        ``TypeError`` when ``data`` is not one."""
+        values: dict[str, Any] = {name: data.get(name) for name in _RECORD_FIELDS}
+        values["containers"] = tuple(
+            Container(
+                c.get("name"),
+                c.get("image"),
+                c.get("image_digest"),
+                c.get("exit_code"),
+                c.get("reason"),
+                c.get("last_status"),
+            )
+            for c in data["containers"]
+        )
+        for name in ("category", "severity", "hint", "message"):
+            if not isinstance(values[name], str):
+                raise TypeError(f"{name}: expected a string")
+        if not isinstance(values["event_id"], str) or values["severity"] not in SEVERITIES:
+            raise TypeError("event_id or severity: not a stop record")
+        return cls(**values)
+
+
+_RECORD_FIELDS = tuple(name for name in StopRecord.__dataclass_fields__ if name != "containers")

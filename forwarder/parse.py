@@ -241,6 +241,5 @@ def parse_event(obj: object) -> StopRecord:
         hint=verdict.hint,
         culprit_container=verdict.culprit_container,
         exit_code=verdict.exit_code,
-        evidence=verdict.evidence,
         message=summarize(facts, verdict),
     )

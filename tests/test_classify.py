@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forwarder.classify import CATEGORIES, RULES, SEVERITY_OF
+from forwarder.classify import CATEGORIES, RULES, SEVERITY_OF, classify
 from forwarder.parse import parse_event
 from tests.events import container, make_event
 
@@ -159,10 +159,12 @@ def test_app_completed_needs_every_exit_zero() -> None:
 def test_hint_quotes_long_evidence_trimmed() -> None:
     reason = "x" * 500 + " exec format error " + "y" * 500
     record = parse_event(make_event(reason=reason))
-    assert record.evidence is not None
-    assert "exec format error" in record.evidence
-    assert len(record.evidence) <= 242  # 240 characters plus the two ellipses
-    assert record.evidence.startswith("…") and record.evidence.endswith("…")
+    evidence = classify(record).evidence
+    assert evidence is not None
+    assert "exec format error" in evidence
+    assert len(evidence) <= 242  # 240 characters plus the two ellipses
+    assert evidence.startswith("…") and evidence.endswith("…")
+    assert f'Evidence: "{evidence}"' in record.hint
 
 
 def test_permission_hint_names_the_action() -> None:

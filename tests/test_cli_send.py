@@ -118,7 +118,9 @@ def test_key_from_secrets_manager(env: pytest.MonkeyPatch, aws: MotoServer) -> N
         assert code == 0, err
         assert len(dd.accepted) == 1
         env.setenv("DD_API_KEY_SECRET_ARN", arn + "-missing")
-        code, _, err = run("send", "--archive", "none", str(ROOT / "events" / "seed-arm64-on-x86-scheduled.json"))
+        code, _, err = run(
+            "send", "--archive", "none", str(ROOT / "events" / "seed-arm64-on-x86-scheduled.json")
+        )
         assert code == 2 and "DD_API_KEY_SECRET_ARN=" in err and "cannot read the key" in err
 
 

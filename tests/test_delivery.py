@@ -97,7 +97,7 @@ def test_throttling_and_outages_are_ridden_out(dd: DatadogIntake, nr: NewRelicIn
 
 
 def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: pytest.MonkeyPatch) -> None:
-    import forwarder.destinations.newrelic as module
+    import forwarder.destinations.base as module
 
     monkeypatch.setattr(module, "READ_TIMEOUT", 0.3)
     nr.script(Slow(1.0))
@@ -169,3 +169,16 @@ def test_keys_never_leak_into_logs_exceptions_or_payloads(
     assert DD_KEY not in seen and NR_KEY not in seen
     assert any(r.headers.get("dd-api-key") == DD_KEY for r in dd.requests)  # only the auth header has it
     assert any(r.headers.get("api-key") == NR_KEY for r in nr.requests)
+
+
+def test_a_2mb_reason_is_cut_by_us_not_by_the_vendor(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    event = make_event(reason="CannotPullContainerError: " + "y" * 2_000_000, event_id="huge")
+    destinations = [
+        DatadogDestination(DD_KEY, dd.url, policy=FAST),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+    ]
+    [outcome] = deliver([parse_event(event)], destinations, deadline_in(30))
+    assert outcome["datadog"].status == DELIVERED and outcome["newrelic"].status == DELIVERED
+    assert dd.truncated_by_vendor == []
+    assert dd.accepted[0]["ecs_stop"]["stopped_reason"].endswith("[truncated by ecs-stop-forwarder]")
+    assert nr.accepted[0]["event_id"] == "huge"

@@ -146,3 +146,14 @@ def test_any_field_replaced_by_any_json_yields_a_record_or_invalid_event(field: 
     except InvalidEvent:
         return
     assert record.category and record.severity in ("error", "warning", "info") and record.message
+
+
+def test_records_round_trip_through_their_json_form() -> None:
+    from forwarder.model import StopRecord
+    from tests.fixtures import stopped_events
+
+    for event in stopped_events():
+        record = parse_event(event)
+        assert StopRecord.from_dict(record.to_dict()) == record
+    with pytest.raises((KeyError, TypeError)):
+        StopRecord.from_dict({"event_id": "x"})

@@ -24,6 +24,7 @@ from forwarder.payloads import (
     Replay,
     datadog_batches,
     datadog_log,
+    encode,
     fit,
     json_size,
     newrelic_batches,
@@ -60,7 +61,7 @@ def test_golden_datadog_log(name: str) -> None:
 
 @pytest.mark.parametrize("name", GOLDEN_FIXTURES)
 def test_golden_newrelic_body(name: str) -> None:
-    body = json.loads(gzip.decompress(newrelic_body([newrelic_log(record_of(name))])))
+    body = json.loads(gzip.decompress(newrelic_body([encode(newrelic_log(record_of(name)))])))
     check_golden(GOLDEN / "newrelic" / (Path(name).stem + ".json"), body)
 
 
@@ -97,38 +98,41 @@ def test_replay_marks_and_time() -> None:
     )
 
 
-def _logs(count: int, size: int) -> list[dict[str, Any]]:
-    filler = "x" * max(0, size - json_size({"m": ""}))
-    return [{"m": filler} for _ in range(count)]
-
-
 def test_datadog_batches_at_the_count_edge() -> None:
-    assert [len(b) for b in datadog_batches(_logs(1000, 50))] == [1000]
-    assert [len(b) for b in datadog_batches(_logs(1001, 50))] == [1000, 1]
+    assert [len(b) for b in datadog_batches([50] * 1000)] == [1000]
+    assert [len(b) for b in datadog_batches([50] * 1001)] == [1000, 1]
     assert list(datadog_batches([])) == []
 
 
 def test_datadog_batches_at_the_byte_edge() -> None:
-    # n logs of s bytes serialise to 2 + n*s + 2*(n-1) bytes: fill exactly to the limit, then one byte over.
+    # n logs of s bytes make a JSON array of 2 + n*s + (n-1) bytes: fill exactly to the limit, then one over.
     n = 10
-    s = (DD_MAX_REQUEST_BYTES - 2 - 2 * (n - 1)) // n
-    exact = _logs(n, s)
-    exact[-1] = {"m": exact[-1]["m"] + "y" * (DD_MAX_REQUEST_BYTES - (2 + n * s + 2 * (n - 1)))}
-    assert json_size(exact) == DD_MAX_REQUEST_BYTES
+    s = (DD_MAX_REQUEST_BYTES - 2 - (n - 1)) // n
+    exact = [s] * (n - 1) + [DD_MAX_REQUEST_BYTES - 2 - (n - 1) - s * (n - 1)]
+    assert 2 + sum(exact) + (n - 1) == DD_MAX_REQUEST_BYTES
     assert [len(b) for b in datadog_batches(exact)] == [n]
-    over = [*exact[:-1], {"m": exact[-1]["m"] + "z"}]
-    assert json_size(over) == DD_MAX_REQUEST_BYTES + 1
+    over = [*exact[:-1], exact[-1] + 1]
     batches = list(datadog_batches(over))
     assert [len(b) for b in batches] == [n - 1, 1]
     for batch in batches:
-        assert json_size([over[i] for i in batch]) <= DD_MAX_REQUEST_BYTES
+        assert 2 + sum(over[i] for i in batch) + len(batch) - 1 <= DD_MAX_REQUEST_BYTES
+
+
+def test_datadog_batches_match_the_real_json_array_size() -> None:
+    from forwarder.payloads import json_array
+
+    logs = [{"message": "é" * (i % 7), "n": i} for i in range(50)]
+    parts = [encode(log) for log in logs]
+    [batch] = list(datadog_batches([len(p) for p in parts]))
+    assert len(json_array([parts[i] for i in batch])) == 2 + sum(len(p) for p in parts) + len(parts) - 1
+    assert json.loads(json_array(parts)) == logs
 
 
 def test_a_log_over_1mb_is_truncated_visibly() -> None:
     event = make_event(
         reason="CannotPullContainerError: " + "x" * 2_000_000, containers=[container("app", 1)]
     )
-    log = datadog_log(parse_event(event))
+    log = fit(datadog_log(parse_event(event)), DD_MAX_LOG_BYTES)
     assert json_size(log) <= DD_MAX_LOG_BYTES
     reason = log["ecs_stop"]["stopped_reason"]
     assert reason.startswith("CannotPullContainerError: xxx") and reason.endswith(TRUNCATION_MARKER)
@@ -159,20 +163,14 @@ def test_newrelic_bodies_stay_under_1mb_gzipped() -> None:
         {"message": "m", "attributes": {"r": "".join(rng.choices(string.ascii_letters, k=50_000))}}
         for _ in range(60)
     ]
-    batches = list(newrelic_batches(noisy))
+    batches = list(newrelic_batches([encode(log) for log in noisy]))
     assert len(batches) > 1
     assert sorted(i for indices, _ in batches for i in indices) == list(range(60))
     for indices, body in batches:
         assert len(body) <= NR_MAX_BODY_BYTES
-        assert len(json.loads(gzip.decompress(body))[0]["logs"]) == len(indices)
-
-
-def test_a_single_incompressible_newrelic_log_is_shrunk_to_fit() -> None:
-    rng = random.Random(3)
-    huge = {"message": "m", "attributes": {"r": "".join(rng.choices(string.printable, k=3_000_000))}}
-    [(indices, body)] = list(newrelic_batches([huge]))
-    assert indices == [0] and len(body) <= NR_MAX_BODY_BYTES
-    assert json.loads(gzip.decompress(body))[0]["logs"][0]["attributes"]["r"].endswith(TRUNCATION_MARKER)
+        assert [log["attributes"]["r"] for log in json.loads(gzip.decompress(body))[0]["logs"]] == [
+            noisy[i]["attributes"]["r"] for i in indices
+        ]
 
 
 def test_record_without_times_has_no_timestamp() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -12,11 +13,12 @@ from forwarder.archive import open_archive
 from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, chunks, items_from, settings_from_env
 from forwarder.config import Settings, parse_destinations
 from forwarder.destinations.base import DELIVERED, Destination, deadline_in
+from forwarder.destinations.datadog import DatadogDestination
+from forwarder.destinations.newrelic import NewRelicDestination
 from forwarder.errors import InvalidEvent
 from forwarder.inputs import Item
 from forwarder.model import StopRecord
 from forwarder.parse import parse_event
-from forwarder.payloads import datadog_batches, datadog_log, newrelic_batches, newrelic_log
 from forwarder.pipeline import SKIPPED, EventResult, Filters, Forwarder
 from forwarder.secrets import KeyResolver
 from forwarder.wiring import aws_client, build_destination
@@ -56,25 +58,21 @@ def archive_location(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Settings, out: TextIO) -> None:
-    """The request bodies each vendor would get, uncompressed, one JSON document per request."""
+    """The request bodies each vendor would get (uncompressed), one JSON document per request."""
     for name in names:
-        if name == "datadog":
-            logs = [
-                datadog_log(r, source=settings.datadog.source, tags=settings.datadog.tags) for r in records
-            ]
-            for batch in datadog_batches(logs):
-                body: Any = [logs[i] for i in batch]
-                out.write(json.dumps({"destination": name, "url": settings.datadog.url, "body": body}) + "\n")
-        elif name == "newrelic":
-            nr_logs = [newrelic_log(r) for r in records]
-            for indices, _ in newrelic_batches(nr_logs):
-                body = [{"common": {"attributes": {}}, "logs": [nr_logs[i] for i in indices]}]
-                out.write(
-                    json.dumps({"destination": name, "url": settings.newrelic.url, "body": body}) + "\n"
-                )
-        else:
+        if name == "stdout":
             for record in records:
                 out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            continue
+        # Built without a key: nothing is sent, only the requests are assembled.
+        destination = DatadogDestination("", settings.datadog.url, source=settings.datadog.source,
+                                         tags=settings.datadog.tags) if name == "datadog" else \
+            NewRelicDestination("", settings.newrelic.url)  # fmt: skip
+        _, batches = destination.requests([destination.build(record) for record in records])
+        for _, body in batches:
+            request = {"destination": name, "url": destination.url, "body": json.loads(gzip.decompress(body))}
+            out.write(json.dumps(request, ensure_ascii=False) + "\n")
+        destination.close()
 
 
 def summary(names: Sequence[str], results: Sequence[EventResult], location: str, err: TextIO) -> int:

@@ -1,8 +1,12 @@
-"""The destination interface and the batching/413-splitting logic shared by the HTTP vendors.
+"""The destination interface, and the HTTP sender both vendors share.
 
 A destination turns records into its own log items (pure, ``build``) and delivers a list of them
 (``deliver``), returning one ``Outcome`` per item: delivered, failed-retryable (trying later can
 help: throttling, outage, deadline) or failed-permanent (bad key, bad payload).
+
+``HttpDestination`` encodes every item exactly once, groups the encoded items into requests within
+the vendor's limits, POSTs them gzipped through httpx with the shared retry policy, splits a batch
+answered 413 in halves, and turns the final answer into per-item outcomes.
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import httpx
+
 from forwarder.errors import DeliveryError
 from forwarder.model import StopRecord
-from forwarder.payloads import Replay, fit, json_size
-from forwarder.retry import RetryPolicy
+from forwarder.payloads import Replay, encode, fit
+from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
 
 Status = Literal["delivered", "failed-retryable", "failed-permanent"]
 DELIVERED: Status = "delivered"
 FAILED_RETRYABLE: Status = "failed-retryable"
 FAILED_PERMANENT: Status = "failed-permanent"
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,62 +86,93 @@ class Destination(Protocol):
 
 
 class HttpDestination(ABC):
-    """Batches items to the vendor's limits, retries each batch with the shared policy, splits a
-    batch answered 413 in halves, and turns the final answer into per-item outcomes."""
-
     name: str
+    vendor: str  # for messages
+    key_header: str
+    max_item_bytes: int | None = None  # a single encoded log over this is cut (visibly) first
 
-    def __init__(self, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        url: str,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._key = key
+        self.url = url
         self.policy = policy or RetryPolicy()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            transport=transport,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
 
     @abstractmethod
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]: ...
 
     @abstractmethod
-    def _batches(self, items: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], bytes | None]]:
-        """Indices of ``items`` grouped into requests within the vendor's limits, each with its
-        request body when building the batch already produced it (else None)."""
+    def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
+        """Indices of encoded items grouped into requests within the vendor's limits, each with its
+        gzipped request body."""
 
     @abstractmethod
-    def _post(self, items: list[dict[str, Any]], body: bytes | None, timeout: float) -> int:
-        """One request; returns the HTTP status on success, raises ``DeliveryError`` otherwise."""
+    def _body(self, parts: Sequence[bytes]) -> bytes:
+        """The gzipped request body for these encoded items."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
+    def close(self) -> None:
+        self._client.close()
+
+    def _encode(self, item: dict[str, Any]) -> bytes:
+        encoded = encode(item)
+        if self.max_item_bytes is not None and len(encoded) > self.max_item_bytes:
+            encoded = encode(fit(item, self.max_item_bytes))
+        return encoded
+
+    def requests(self, items: Sequence[dict[str, Any]]) -> tuple[list[bytes], list[tuple[list[int], bytes]]]:
+        """(encoded items, [(indices, gzipped body)]) exactly as ``deliver`` would send them."""
+        parts = [self._encode(item) for item in items]
+        return parts, list(self._batches(parts))
 
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
+        parts, batches = self.requests(items)
         outcomes: list[Outcome | None] = [None] * len(items)
-        for batch, body in self._batches(items):
-            self._send(items, batch, deadline, outcomes, 0, body)
-        assert all(outcome is not None for outcome in outcomes)
+        for batch, body in batches:
+            self._send(items, parts, batch, body, deadline, outcomes, 0)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _send(  # noqa: PLR0917 - recursive helper
         self,
         items: Sequence[dict[str, Any]],
+        parts: Sequence[bytes],
         batch: list[int],
+        body: bytes,
         deadline: float,
         outcomes: list[Outcome | None],
         spent: int,
-        body: bytes | None = None,
     ) -> None:
-        payload = [items[i] for i in batch]
         try:
-            status, attempts = self.policy.run(lambda timeout: self._post(payload, body, timeout), deadline)
+            status, attempts = self.policy.run(lambda timeout: self._post(body, timeout), deadline)
         except DeliveryError as exc:
             attempts = spent + exc.attempts
             if exc.status == 413 and len(batch) > 1:
-                middle = len(batch) // 2
-                self._send(items, batch[:middle], deadline, outcomes, attempts)
-                self._send(items, batch[middle:], deadline, outcomes, attempts)
+                for half in (batch[: len(batch) // 2], batch[len(batch) // 2 :]):
+                    self._send(
+                        items, parts, half, self._body([parts[i] for i in half]), deadline, outcomes, attempts
+                    )
                 return
-            if exc.status == 413 and len(batch) == 1 and (smaller := shrink(payload[0])) is not None:
+            if exc.status == 413 and (smaller := _half(items[batch[0]], len(parts[batch[0]]))) is not None:
                 view: list[Outcome | None] = [None]
-                self._send([smaller], [0], deadline, view, attempts)
+                part = encode(smaller)
+                self._send([smaller], [part], [0], self._body([part]), deadline, view, attempts)
                 outcomes[batch[0]] = view[0]
                 return
-            status_name = FAILED_RETRYABLE if exc.retryable else FAILED_PERMANENT
-            failed = Outcome(self.name, status_name, attempts, exc.status, str(exc))
+            failed = Outcome(
+                self.name,
+                FAILED_RETRYABLE if exc.retryable else FAILED_PERMANENT,
+                attempts,
+                exc.status,
+                str(exc),
+            )
             for index in batch:
                 outcomes[index] = failed
             return
@@ -141,13 +180,33 @@ class HttpDestination(ABC):
         for index in batch:
             outcomes[index] = delivered
 
+    def _post(self, body: bytes, timeout: float) -> int:
+        """One request; the HTTP status on success, ``DeliveryError`` otherwise."""
+        limits = httpx.Timeout(min(READ_TIMEOUT, timeout), connect=min(CONNECT_TIMEOUT, timeout))
+        try:
+            response = self._client.post(
+                self.url, content=body, headers={self.key_header: self._key}, timeout=limits
+            )
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"{self.vendor} timed out: {type(exc).__name__}", retryable=True) from None
+        except httpx.TransportError as exc:
+            raise DeliveryError(f"{self.vendor} unreachable: {type(exc).__name__}", retryable=True) from None
+        if response.is_success:
+            return response.status_code
+        status = response.status_code
+        raise DeliveryError(
+            describe_http_error(self.vendor, status, response.text, self._key),
+            retryable=is_retryable_status(status),
+            status=status,
+            retry_after=retry_after_seconds(response.headers, time.time()),
+        )
 
-def shrink(item: dict[str, Any]) -> dict[str, Any] | None:
+
+def _half(item: dict[str, Any], size: int) -> dict[str, Any] | None:
     """Half the size of an item the vendor called too large (longest strings cut and marked), or
     None when there is nothing left to cut."""
-    size = json_size(item)
     smaller = fit(item, size // 2)
-    return smaller if json_size(smaller) < size else None
+    return smaller if len(encode(smaller)) < size else None
 
 
 def deadline_in(seconds: float) -> float:

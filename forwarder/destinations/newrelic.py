@@ -2,68 +2,44 @@
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import httpx
-
-from forwarder.destinations.base import HttpDestination, describe_http_error
-from forwarder.errors import DeliveryError
+from forwarder.destinations.base import HttpDestination
 from forwarder.model import StopRecord
-from forwarder.payloads import Replay, newrelic_batches, newrelic_body, newrelic_log
-from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
-
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 15.0
+from forwarder.payloads import (
+    NR_MAX_BODY_BYTES,
+    Replay,
+    encode,
+    fit,
+    newrelic_batches,
+    newrelic_body,
+    newrelic_log,
+)
 
 
 class NewRelicDestination(HttpDestination):
     name = "newrelic"
-
-    def __init__(
-        self,
-        license_key: str,
-        url: str,
-        *,
-        policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(policy)
-        self._key = license_key
-        self.url = url
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            transport=transport,
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-        )
+    vendor = "New Relic"
+    key_header = "Api-Key"
 
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
         return newrelic_log(record, replay=replay)
 
-    def _batches(self, items: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], bytes | None]]:
-        return newrelic_batches(items)
+    def _body(self, parts: Sequence[bytes]) -> bytes:
+        return newrelic_body(parts)
 
-    def _post(self, items: list[dict[str, Any]], body: bytes | None, timeout: float) -> int:
-        content = body if body is not None else newrelic_body(items)
-        limits = httpx.Timeout(min(READ_TIMEOUT, timeout), connect=min(CONNECT_TIMEOUT, timeout))
-        try:
-            response = self._client.post(
-                self.url, content=content, headers={"Api-Key": self._key}, timeout=limits
-            )
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"New Relic timed out: {type(exc).__name__}", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(f"New Relic unreachable: {type(exc).__name__}", retryable=True) from None
-        if response.is_success:
-            return response.status_code
-        status = response.status_code
-        raise DeliveryError(
-            describe_http_error("New Relic", status, response.text, self._key),
-            retryable=is_retryable_status(status),
-            status=status,
-            retry_after=retry_after_seconds(response.headers, time.time()),
-        )
-
-    def close(self) -> None:
-        self._client.close()
+    def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
+        for indices, body in newrelic_batches(parts):
+            if len(body) <= NR_MAX_BODY_BYTES:
+                yield indices, body
+                continue
+            # One incompressible log alone is over the limit: cut its longest strings until it fits.
+            [index] = indices
+            item: dict[str, Any] = json.loads(parts[index])
+            limit, smaller = len(parts[index]), body
+            while len(smaller) > NR_MAX_BODY_BYTES and limit > 1000:
+                limit //= 2
+                smaller = newrelic_body([encode(fit(item, limit))])
+            yield indices, smaller

@@ -1,0 +1,45 @@
+"""JSON on the hot paths: orjson when it is installed (the CLI: replay is CPU-bound), the standard
+library otherwise (the Lambda zip is pure Python). Both produce and accept the same documents; the
+standard library also takes what orjson refuses (integers over 64 bits, NaN), so results never
+depend on which one ran.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - exercised by the Lambda artifact test
+    orjson = None  # type: ignore[assignment]
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a non-str key, NaN...
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+#: Whether orjson is installed (the CLI); the Lambda artifact runs on the standard library.
+ACCELERATED = orjson is not None
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """orjson's strict parse; ``ValueError`` on anything it refuses. Only when ``ACCELERATED``."""
+    assert orjson is not None
+    return orjson.loads(data)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse one JSON document; ``ValueError`` when it is not one."""
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except ValueError:  # orjson.JSONDecodeError; the standard library is more lenient (NaN)
+            pass
+    return json.loads(data)
