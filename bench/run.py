@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, handler
+from bench import classify, handler, replay
 from bench.common import Row, machine
 
-BENCHMARKS = [classify, handler]
+BENCHMARKS = [classify, handler, replay]
 
 
 def main() -> int:

@@ -1,0 +1,159 @@
+"""Where replay reads from: S3 prefixes, directories and files, listed lazily in key order.
+
+Both archives this tool knows (its own and Firehose's S3 backup) lay objects out under
+``<prefix>YYYY/MM/DD/HH/``; when a time window is given, only the hours inside it are listed (S3)
+or walked (directories). ``rejected/`` holds inputs that were never events and is passed over.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from forwarder.errors import InputError
+
+_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
+# Firehose names the hour by arrival and events arrive a little late: look one hour either side.
+SLACK = timedelta(hours=1)
+MAX_HOURS_LISTED = 24 * 400  # past this window, one full listing is cheaper than per-hour calls
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One object or file: ``name`` for humans and checkpoints, ``read`` to fetch its bytes."""
+
+    name: str
+    size: int
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window in UTC (aware datetimes); either end may be open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def keeps_hour(self, key: str) -> bool:
+        """False only when ``key`` sits under an hour folder clearly outside the window."""
+        match = _HOUR.search(key)
+        if match is None:
+            return True
+        year, month, day, hour_of_day = (int(part) for part in match.groups())
+        try:
+            hour = datetime(year, month, day, hour_of_day, tzinfo=UTC)
+        except ValueError:
+            return True
+        if self.since is not None and hour + timedelta(hours=1) + SLACK <= self.since:
+            return False
+        return not (self.until is not None and hour - SLACK > self.until)
+
+    def hours(self) -> list[str] | None:
+        """``YYYY/MM/DD/HH/`` folders to list, or None when the whole prefix must be listed."""
+        if self.since is None or self.until is None:
+            return None
+        start = (self.since - SLACK).replace(minute=0, second=0, microsecond=0)
+        end = self.until + SLACK
+        count = int((end - start).total_seconds() // 3600) + 1
+        if count > MAX_HOURS_LISTED:
+            return None
+        return [(start + timedelta(hours=i)).strftime("%Y/%m/%d/%H/") for i in range(count)]
+
+
+def _skip(key: str) -> bool:
+    return "/rejected/" in f"/{key}" or key.endswith(".partial") or Path(key).name.startswith(".")
+
+
+def list_sources(
+    sources: list[str], window: Window, client_factory: Callable[[str], Any]
+) -> Iterator[SourceObject | InputError]:
+    """Every object under ``sources``, in order; a source that cannot be listed is an error item."""
+    for source in sources:
+        if source.startswith("s3://"):
+            yield from _s3(source, window, client_factory)
+        else:
+            yield from _local(source, window)
+
+
+def _local(source: str, window: Window) -> Iterator[SourceObject | InputError]:
+    root = Path(source)
+    if not root.exists():
+        yield InputError("no such file or directory", source)
+        return
+    if root.is_file():
+        yield SourceObject(str(root), root.stat().st_size, root.read_bytes)
+        return
+    for path, size in _walk(root):
+        relative = path.relative_to(root).as_posix()
+        if not _skip(relative) and window.keeps_hour(relative):
+            yield SourceObject(str(path), size, path.read_bytes)
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, int]]:
+    """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat)."""
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path), entry.stat().st_size
+
+
+def _s3(
+    source: str, window: Window, client_factory: Callable[[str], Any]
+) -> Iterator[SourceObject | InputError]:
+    bucket, _, prefix = source[5:].partition("/")
+    if not bucket:
+        yield InputError("no bucket in the S3 URL", source)
+        return
+    client = client_factory("s3")
+    prefixes = [prefix]
+    hours = window.hours()
+    if hours is not None and _has_hour_layout(client, bucket, prefix):
+        prefixes = [prefix + hour for hour in hours]
+    paginator = client.get_paginator("list_objects_v2")
+    for listed in prefixes:
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=listed):
+                for item in page.get("Contents", []):
+                    key = str(item["Key"])
+                    if not _skip(key) and window.keeps_hour(key[len(prefix) :]):
+                        yield SourceObject(
+                            f"s3://{bucket}/{key}", int(item["Size"]), _reader(client, bucket, key)
+                        )
+        except (ClientError, BotoCoreError) as exc:
+            yield InputError(f"cannot list ({_error(exc)})", f"s3://{bucket}/{listed}")
+            return
+
+
+def _has_hour_layout(client: Any, bucket: str, prefix: str) -> bool:
+    try:
+        answer = client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=50)
+    except (ClientError, BotoCoreError):
+        return False
+    folders = [str(p["Prefix"])[len(prefix) :] for p in answer.get("CommonPrefixes", [])]
+    return bool(folders) and all(re.fullmatch(r"\d{4}/|rejected/", folder) for folder in folders)
+
+
+def _reader(client: Any, bucket: str, key: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        try:
+            return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            raise InputError(f"cannot read ({_error(exc)})", f"s3://{bucket}/{key}") from None
+
+    return read
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "error"))
+    return type(exc).__name__

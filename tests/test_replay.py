@@ -1,0 +1,351 @@
+"""Replay from S3 (moto over HTTP) and folders: both archive formats, filters, dedup, resume, timestamps."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forwarder.cli import main
+from forwarder.parse import parse_event
+from forwarder.payloads import record_timestamp_ms
+from forwarder.replay import HOUR_MS, MARGIN_MS, Checkpoint, Replayer, Selection, replay_mark
+from forwarder.sources import Window, list_sources
+from tests.aws import MotoServer
+from tests.events import container, make_event
+from tests.fixtures import stopped_events
+from tests.intakes import DatadogIntake, NewRelicIntake, Respond
+
+DD_KEY, NR_KEY = "canary-replay-dd", "canary-replay-nr"
+BUCKET = "backups"
+
+
+def firehose_object(events: list[dict[str, Any]], *, newline: bool = False, compress: bool = True) -> bytes:
+    text = ("\n" if newline else "").join(json.dumps(e, separators=(",", ":")) for e in events)
+    return gzip.compress(text.encode()) if compress else text.encode()
+
+
+def hour_key(event: dict[str, Any], prefix: str = "ecs-task-stop-log/") -> str:
+    moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    return f"{prefix}{moment:%Y/%m/%d/%H}/"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out, err), out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in ("FORWARDER_DESTINATIONS", "DD_API_KEY", "NEW_RELIC_LICENSE_KEY", "ARCHIVE_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+@pytest.fixture
+def vendors(env: pytest.MonkeyPatch) -> Any:
+    with DatadogIntake(valid_keys={DD_KEY}) as dd, NewRelicIntake(valid_keys={NR_KEY}) as nr:
+        env.setenv("DD_API_KEY", DD_KEY)
+        env.setenv("DD_LOGS_URL", dd.url)
+        env.setenv("NEW_RELIC_LICENSE_KEY", NR_KEY)
+        env.setenv("NEW_RELIC_LOGS_URL", nr.url)
+        yield dd, nr
+
+
+def put_firehose_backups(aws: MotoServer, events: list[dict[str, Any]]) -> list[str]:
+    """Group events by hour as Firehose does, alternating the shapes Firehose and users produce."""
+    s3 = aws.client("s3")
+    by_hour: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_hour.setdefault(hour_key(event), []).append(event)
+    keys = []
+    for index, (folder, group) in enumerate(sorted(by_hour.items())):
+        key = f"{folder}ecs-task-stop-log-1-{uuid.uuid4()}"
+        body = firehose_object(group, newline=index % 3 == 1, compress=index % 3 != 2)
+        s3.put_object(Bucket=BUCKET, Key=key + (".gz" if index % 3 != 2 else ""), Body=body)
+        keys.append(key)
+    return keys
+
+
+def test_firehose_backups_in_s3_all_shapes(aws: MotoServer, vendors: Any) -> None:
+    dd, nr = vendors
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    events = stopped_events()
+    put_firehose_backups(aws, events)
+    code, _, err = run("replay", "--to", "datadog,newrelic", f"s3://{BUCKET}/ecs-task-stop-log/")
+    assert code == 0, err
+    ids = sorted(e["id"] for e in events)
+    assert sorted(log["ecs_stop"]["event_id"] for log in dd.accepted) == ids
+    assert sorted(log["event_id"] for log in nr.accepted) == ids
+    assert all("replayed:true" in log["ddtags"].split(",") and log["replayed"] is True for log in dd.accepted)
+    assert all(log["replayed"] is True for log in nr.accepted)
+    assert f"read {len(events)} · matched {len(events)}" in err
+
+
+def test_dedup_across_both_archives_and_a_truncated_object(
+    aws: MotoServer, vendors: Any, tmp_path: Path
+) -> None:
+    dd, _ = vendors
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    events = stopped_events()
+    # This tool's own archive for all events, via send, in S3 ...
+    code, _, err = run("send", "--to", "stdout", "--archive", f"s3://{BUCKET}/ecs-task-stop-log/", *(
+        str(p) for p in sorted((Path(__file__).parent.parent / "fixtures" / "events").glob("*.json"))))  # fmt: skip
+    assert code == 0, err
+    # ... and Firehose backups of the same events (at-least-once: one event twice), plus a broken object.
+    put_firehose_backups(aws, [*events, events[0]])
+    broken = gzip.compress(firehose_object(events[:5], compress=False))
+    aws.client("s3").put_object(
+        Bucket=BUCKET, Key="ecs-task-stop-log/2026/11/28/00/broken.gz", Body=broken[:-40]
+    )
+    code, _, err = run("replay", "--to", "datadog", f"s3://{BUCKET}/ecs-task-stop-log/")
+    assert code == 1  # the broken object is reported ...
+    assert f"s3://{BUCKET}/ecs-task-stop-log/2026/11/28/00/broken.gz at offset" in err and "gzip" in err
+    counts = dd.accepted_count_by(lambda log: log["ecs_stop"]["event_id"])
+    assert sorted(counts) == sorted(e["id"] for e in events)  # ... and the rest is sent, each once
+    assert set(counts.values()) == {1}
+    assert "duplicates skipped" in err
+
+
+def test_only_undelivered_resends_what_the_archive_says_failed(vendors: Any, tmp_path: Path) -> None:
+    dd, nr = vendors
+    archive = tmp_path / "arch"
+    nr.valid_keys = {"not-this-one"}  # New Relic rejects the key while Datadog accepts
+    fixtures = Path(__file__).parent.parent / "fixtures" / "events"
+    code, _, _ = run("send", "--archive", str(archive), str(fixtures))
+    assert code == 1 and len(dd.accepted) == len(stopped_events()) and nr.accepted == []
+    firehose = tmp_path / "firehose.gz"  # a Firehose-only event has no delivery record: not resent
+    firehose.write_bytes(firehose_object([make_event(event_id="firehose-only")]))
+    nr.valid_keys = {NR_KEY}  # the key was fixed
+    dd.reset()
+    code, _, err = run("replay", "--only-undelivered", str(archive), str(firehose))
+    assert code == 0, err
+    assert dd.accepted == []
+    assert sorted(log["event_id"] for log in nr.accepted) == sorted(e["id"] for e in stopped_events())
+    assert "already delivered 0" in err
+
+
+def test_filters(vendors: Any, tmp_path: Path) -> None:
+    dd, _ = vendors
+    events = stopped_events()
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(json.dumps(e) for e in events))
+    records = [parse_event(e) for e in events]
+    cluster = records[0].cluster
+    code, _, err = run("replay", "--to", "datadog", "--cluster", str(cluster), "--category", "app-crashed",
+                       "--category", "out-of-memory", "--min-severity", "error", str(source))  # fmt: skip
+    assert code == 0, err
+    expected = sorted(
+        r.event_id for r in records if r.cluster == cluster and r.category in ("app-crashed", "out-of-memory")
+    )
+    assert sorted(log["ecs_stop"]["event_id"] for log in dd.accepted) == expected
+    dd.reset()
+    family = next(r.family for r in records if r.service is None)
+    run("replay", "--to", "datadog", "--family", str(family), str(source))
+    assert {log["ecs_stop"]["family"] for log in dd.accepted} == {family}
+    dd.reset()
+    service = next(r.service for r in records if r.service)
+    run("replay", "--to", "datadog", "--service", str(service), str(source))
+    assert {log["ecs_stop"]["service"] for log in dd.accepted} == {service}
+
+
+def test_time_window_lists_only_the_hours_inside_it(aws: MotoServer) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    base = datetime(2026, 11, 28, 0, tzinfo=UTC)
+    for hour in range(48):
+        moment = base + timedelta(hours=hour)
+        event = make_event(event_id=f"h{hour}", stoppedAt=moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        s3.put_object(Bucket=BUCKET, Key=f"p/{moment:%Y/%m/%d/%H}/obj.gz", Body=firehose_object([event]))
+    listed: list[str] = []
+
+    def factory(service: str) -> Any:
+        client = aws.client(service)
+        client.meta.events.register(
+            "provide-client-params.s3.ListObjectsV2",
+            lambda params, **_: listed.append(params.get("Prefix", "")),
+        )
+        return client
+
+    window = Window(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), datetime(2026, 11, 28, 12, 15, tzinfo=UTC))
+    names = [o.name for o in list_sources([f"s3://{BUCKET}/p/"], window, factory)]  # type: ignore[union-attr]
+    assert names == [f"s3://{BUCKET}/p/2026/11/28/{h:02d}/obj.gz" for h in range(9, 14)]  # one hour of slack
+    assert "p/" in listed and "p/2026/11/28/09/" in listed and "p/2026/11/28/13/" in listed
+    assert len(listed) == 1 + 5  # the layout probe, then one listing per hour
+    sent: list[str] = []
+    stats = Replayer(("stdout",), lambda name: _Collect(sent), Selection(window)).run(
+        list_sources([f"s3://{BUCKET}/p/"], window, aws.client)
+    )
+    assert sent == ["h11", "h12"] and stats.read == 5 and stats.matched == 2
+
+
+class _Collect:
+    """A destination that records event ids (for engine-level tests)."""
+
+    name = "stdout"
+
+    def __init__(self, sink: list[str]) -> None:
+        self.sink = sink
+
+    def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+        return {"id": record.event_id, "ts": replay.timestamp_ms if replay else None}
+
+    def deliver(self, items: Any, deadline: float) -> list[Any]:
+        from forwarder.destinations.base import DELIVERED, Outcome
+
+        self.sink.extend(item["id"] for item in items)
+        return [Outcome(self.name, DELIVERED, 1)] * len(items)
+
+    def close(self) -> None:
+        pass
+
+
+def test_resume_after_an_interruption(tmp_path: Path) -> None:
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(20):
+        events = [make_event(event_id=f"o{index}-e{j}") for j in range(5)]
+        (folder / f"{index:03d}.gz").write_bytes(firehose_object(events))
+    checkpoint = tmp_path / "checkpoint"
+    sent: list[str] = []
+    seen_objects = []
+
+    def interrupt_after_8(stats: Any) -> None:
+        seen_objects.append(stats.objects)
+        if stats.objects == 8:
+            raise KeyboardInterrupt
+
+    first = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint),
+                     progress=interrupt_after_8, batch=5, concurrency=2)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        first.run(list_sources([str(folder)], Window(), lambda s: None))
+    finished = checkpoint.read_text().splitlines()
+    assert 0 < len(finished) <= 8
+    second = Replayer(
+        ("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint), batch=5
+    )
+    stats = second.run(list_sources([str(folder)], Window(), lambda s: None))
+    assert stats.objects_skipped == len(finished)
+    assert sorted(set(sent)) == sorted(f"o{i}-e{j}" for i in range(20) for j in range(5))
+    assert len(sent) - len(set(sent)) <= 5 * 2  # at most the batches in flight at the interruption
+    assert len(checkpoint.read_text().splitlines()) == 20
+
+
+def test_throttling_is_ridden_out(vendors: Any, tmp_path: Path) -> None:
+    dd, nr = vendors
+    source = tmp_path / "events.json"
+    source.write_text(json.dumps(stopped_events()))
+    dd.script(Respond(429, {"Retry-After": "0"}), Respond(503))
+    nr.script(Respond(503), Respond(429, {"Retry-After": "0"}))
+    code, out, err = run("replay", "--json", str(source))
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["sent"] == {"datadog": len(stopped_events()), "newrelic": len(stopped_events())}
+    assert summary["failed"] == {}
+
+
+def test_dry_run_shows_and_counts_without_sending(vendors: Any, tmp_path: Path) -> None:
+    dd, nr = vendors
+    source = tmp_path / "events.json"
+    source.write_text(json.dumps(stopped_events()[:3]))
+    code, out, err = run("replay", "--dry-run", str(source))
+    assert code == 0
+    assert len([line for line in out.splitlines() if line.startswith("would send ")]) == 3
+    assert "dry run: 3 event(s) would be sent to datadog, newrelic" in err
+    assert dd.requests == [] and nr.requests == []
+
+
+def test_timestamp_policy_at_the_window_edges() -> None:
+    record = parse_event(make_event(containers=[container("app", 1)], stop_code="EssentialContainerExited"))
+    original = record_timestamp_ms(record)
+    assert original is not None
+    for destination, window in (("datadog", 18 * HOUR_MS), ("newrelic", 48 * HOUR_MS)):
+        inside = original + window - MARGIN_MS  # exactly at the edge: still the original time
+        outside = inside + 1
+        assert replay_mark(record, destination, "auto", inside).timestamp_ms == original
+        mark = replay_mark(record, destination, "auto", outside)
+        assert mark.timestamp_ms == outside and mark.original_timestamp_ms == original
+        assert replay_mark(record, destination, "original", outside).timestamp_ms == original
+        assert replay_mark(record, destination, "now", original).timestamp_ms == original
+        assert replay_mark(record, destination, "now", original + 5).timestamp_ms == original + 5
+    # Datadog also refuses logs more than 2 h in the future.
+    assert (
+        replay_mark(record, "datadog", "auto", original - 2 * HOUR_MS + MARGIN_MS - 1).timestamp_ms
+        != original
+    )
+    assert replay_mark(record, "datadog", "auto", original - HOUR_MS).timestamp_ms == original
+    assert replay_mark(record, "stdout", "auto", original + 1000 * HOUR_MS).timestamp_ms == original
+
+
+def test_old_events_are_sent_now_with_the_original_kept(vendors: Any, tmp_path: Path) -> None:
+    dd, nr = vendors
+    old = copy.deepcopy(make_event(event_id="old"))
+    old["detail"]["stoppedAt"] = "2020-01-01T00:00:00.000Z"
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(old))
+    code, _, err = run("replay", str(source))
+    assert code == 0, err
+    [log] = dd.accepted
+    assert log["original_timestamp"] == 1577836800000 and log["timestamp"] > 1577836800000 + 48 * HOUR_MS
+    [nr_log] = nr.accepted
+    assert (
+        nr_log["original_timestamp"] == 1577836800000 and nr_log["timestamp"] > nr_log["original_timestamp"]
+    )
+
+
+def test_bad_options_are_usage_errors(env: pytest.MonkeyPatch) -> None:
+    assert run("replay", "--since", "yesterday-ish", ".")[0] == 2
+    assert run("replay", "--category", "nope", ".")[0] == 2
+    assert run("replay", "--to", "stdout", "--concurrency", "0", ".")[0] == 2
+
+
+def test_seen_ids_across_flushes() -> None:
+    from forwarder.replay import SeenIds
+
+    seen = SeenIds()
+    seen.FLUSH_AT = 100  # type: ignore[misc]
+    ids = [f"id-{i}" for i in range(1000)]
+    assert all(seen.add(i) for i in ids)
+    assert not any(seen.add(i) for i in ids)  # found both in the sorted array and in the recent set
+    assert seen.add("id-new") and not seen.add("id-new")
+
+
+def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
+    """Replay sends the record the archive holds (what was sent the first time), not a re-parse."""
+    from forwarder.archive import SCHEMA
+
+    record = parse_event(make_event(event_id="as-archived")).to_dict()
+    record["hint"] = "the hint as it was archived"
+    document = {
+        "schema": SCHEMA,
+        "record": record,
+        "event": make_event(event_id="as-archived"),
+        "deliveries": {},
+    }
+    (tmp_path / "doc.json").write_text(json.dumps(document))
+    sent: list[Any] = []
+
+    class Hints(_Collect):
+        def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+            return {"id": record.hint}
+
+    Replayer(("stdout",), lambda name: Hints(sent), Selection()).run(
+        list_sources([str(tmp_path)], Window(), lambda s: None)
+    )
+    assert sent == ["the hint as it was archived"]
+    broken = {**document, "record": {"event_id": 1}}
+    (tmp_path / "doc.json").write_text(json.dumps(broken))
+    sent.clear()
+    Replayer(("stdout",), lambda name: Hints(sent), Selection()).run(
+        list_sources([str(tmp_path)], Window(), lambda s: None)
+    )
+    assert sent[0].startswith("No known stop reason")  # re-parsed from the raw event (an unknown stop)
