@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest bench package clean
 
+include infra/infra.mk
+.DEFAULT_GOAL := test
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -22,7 +25,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict forwarder
 
-pytest: $(STAMP)
+# infra-tools: checkov's own venv, so the infra tests run it rather than skip.
+pytest: $(STAMP) infra-tools
 	$(PY) -m pytest
 
 test: lint typecheck pytest
@@ -31,4 +35,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive
+	rm -rf $(VENV) $(CHECKOV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive

@@ -1,0 +1,118 @@
+locals {
+  ssm_parameter_names = compact([var.datadog_api_key_ssm_parameter, var.newrelic_license_key_ssm_parameter])
+  ssm_parameter_arns = [
+    for name in local.ssm_parameter_names :
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(name, "/")}"
+  ]
+  secret_arns = compact([var.datadog_api_key_secret_arn, var.newrelic_license_key_secret_arn])
+
+  # The function's own key (environment, on-failure queue): Lambda decrypts the environment
+  # and encrypts queue messages with the execution role.
+  function_kms_key_arns = compact([var.kms_key_arn])
+
+  assume_role_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "LambdaAssumeRole"
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = ["sts:AssumeRole"]
+      },
+    ]
+  }
+
+  # Every statement names its actions and resources; no wildcard actions (tests check it).
+  policy_statements = concat(
+    [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
+      },
+      {
+        Sid      = "SendFailedInvocations"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [aws_sqs_queue.failures.arn]
+      },
+    ],
+    local.archive_enabled ? [
+      {
+        Sid      = "ReadWriteArchivePrefix"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:GetObject"]
+        Resource = ["${local.archive_bucket_arn}/${var.archive_prefix}*"]
+      },
+    ] : [],
+    local.archive_enabled && var.archive_allow_list_bucket ? [
+      {
+        # HeadObject on a missing key answers 404 only with s3:ListBucket on the bucket;
+        # without it S3 answers 403 and "absent" cannot be told from "denied".
+        Sid      = "ListArchiveBucket"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = [local.archive_bucket_arn]
+      },
+    ] : [],
+    local.archive_enabled && var.archive_kms_key_arn != null ? [
+      {
+        Sid      = "UseArchiveKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = [var.archive_kms_key_arn]
+      },
+    ] : [],
+    length(local.secret_arns) > 0 ? [
+      {
+        Sid      = "ReadVendorKeySecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = local.secret_arns
+      },
+    ] : [],
+    length(local.ssm_parameter_arns) > 0 ? [
+      {
+        Sid      = "ReadVendorKeyParameters"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = local.ssm_parameter_arns
+      },
+    ] : [],
+    length(var.key_kms_key_arns) > 0 ? [
+      {
+        Sid      = "DecryptVendorKeys"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = var.key_kms_key_arns
+      },
+    ] : [],
+    length(local.function_kms_key_arns) > 0 ? [
+      {
+        Sid      = "UseFunctionKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = local.function_kms_key_arns
+      },
+    ] : [],
+  )
+
+  policy = {
+    Version   = "2012-10-17"
+    Statement = local.policy_statements
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = var.name
+  description        = "Execution role of the ${var.name} ECS stop forwarder"
+  assume_role_policy = jsonencode(local.assume_role_policy)
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name}-least-privilege"
+  role   = aws_iam_role.this.id
+  policy = jsonencode(local.policy)
+}

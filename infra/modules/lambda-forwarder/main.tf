@@ -1,0 +1,114 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  # dist/lambda.zip at the repository root, built by `make package`.
+  package_path = coalesce(var.package_path, "${path.module}/../../../dist/lambda.zip")
+
+  handler = "forwarder.handler.lambda_handler"
+
+  archive_enabled    = var.create_archive_bucket || var.archive_bucket_name != null
+  archive_bucket     = var.create_archive_bucket ? module.archive_bucket[0].bucket_id : var.archive_bucket_name
+  archive_bucket_arn = local.archive_enabled ? "arn:${local.partition}:s3:::${local.archive_bucket}" : null
+
+  # Environment read by forwarder.config (forwarder/config.py, ENV_VARS). Optional values are
+  # set only when given, so the forwarder's own defaults apply otherwise. The plaintext key
+  # variables (DD_API_KEY, NEW_RELIC_LICENSE_KEY) are deliberately never set: keys are
+  # referenced by Secrets Manager ARN or SSM parameter name only.
+  environment = merge(
+    { FORWARDER_DESTINATIONS = join(",", var.destinations) },
+    var.min_severity == null ? {} : { FORWARDER_MIN_SEVERITY = var.min_severity },
+    length(var.exclude_categories) == 0 ? {} : { FORWARDER_EXCLUDE_CATEGORIES = join(",", var.exclude_categories) },
+    local.archive_enabled ? { ARCHIVE_BUCKET = local.archive_bucket, ARCHIVE_PREFIX = var.archive_prefix } : {},
+    local.archive_enabled && var.archive_kms_key_arn != null ? { ARCHIVE_KMS_KEY_ID = var.archive_kms_key_arn } : {},
+    var.datadog_api_key_secret_arn == null ? {} : { DD_API_KEY_SECRET_ARN = var.datadog_api_key_secret_arn },
+    var.datadog_api_key_ssm_parameter == null ? {} : { DD_API_KEY_SSM_PARAMETER = var.datadog_api_key_ssm_parameter },
+    var.datadog_site == null ? {} : { DD_SITE = var.datadog_site },
+    length(var.datadog_tags) == 0 ? {} : { DD_TAGS = join(",", var.datadog_tags) },
+    var.datadog_source == null ? {} : { DD_SOURCE = var.datadog_source },
+    var.datadog_logs_url == null ? {} : { DD_LOGS_URL = var.datadog_logs_url },
+    var.newrelic_license_key_secret_arn == null ? {} : { NEW_RELIC_LICENSE_KEY_SECRET_ARN = var.newrelic_license_key_secret_arn },
+    var.newrelic_license_key_ssm_parameter == null ? {} : { NEW_RELIC_LICENSE_KEY_SSM_PARAMETER = var.newrelic_license_key_ssm_parameter },
+    var.newrelic_region == null ? {} : { NEW_RELIC_REGION = var.newrelic_region },
+    var.newrelic_logs_url == null ? {} : { NEW_RELIC_LOGS_URL = var.newrelic_logs_url },
+  )
+
+  datadog_key_given  = var.datadog_api_key_secret_arn != null || var.datadog_api_key_ssm_parameter != null
+  newrelic_key_given = var.newrelic_license_key_secret_arn != null || var.newrelic_license_key_ssm_parameter != null
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to an on-failure destination (aws_lambda_function_event_invoke_config), which supersedes a DLQ and records the error; the rule target has its own DLQ.
+  #checkov:skip=CKV_AWS_117:The function only calls AWS APIs and public vendor intakes; a VPC would add NAT cost without isolating anything.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile outside this module; the artifact is built from this repository by `make package`.
+  function_name                  = var.name
+  description                    = "Forwards ECS task STOPPED events to observability vendors"
+  role                           = aws_iam_role.this.arn
+  handler                        = local.handler
+  runtime                        = var.runtime
+  architectures                  = [var.architecture]
+  filename                       = local.package_path
+  source_code_hash               = filebase64sha256(local.package_path)
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
+  kms_key_arn                    = var.kms_key_arn
+
+  environment {
+    variables = local.environment
+  }
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.this.name
+    application_log_level = var.application_log_level
+    system_log_level      = "INFO"
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !contains(var.destinations, "datadog") || local.datadog_key_given
+      error_message = "destinations includes datadog: set datadog_api_key_secret_arn or datadog_api_key_ssm_parameter."
+    }
+    precondition {
+      condition     = local.archive_enabled
+      error_message = "The forwarder keeps a copy of every event before sending it: set create_archive_bucket = true or name an existing bucket in archive_bucket_name."
+    }
+    precondition {
+      condition     = !contains(var.destinations, "newrelic") || local.newrelic_key_given
+      error_message = "destinations includes newrelic: set newrelic_license_key_secret_arn or newrelic_license_key_ssm_parameter."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+}

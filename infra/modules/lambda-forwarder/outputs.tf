@@ -1,0 +1,64 @@
+output "function_name" {
+  description = "Name of the forwarder function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the forwarder function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_policy_json" {
+  description = "JSON of the execution role's inline policy."
+  value       = aws_iam_role_policy.this.policy
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "event_rule_arn" {
+  description = "ARN of the EventBridge rule matching STOPPED tasks."
+  value       = aws_cloudwatch_event_rule.this.arn
+}
+
+output "event_pattern" {
+  description = "Event pattern of the rule, as JSON."
+  value       = aws_cloudwatch_event_rule.this.event_pattern
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the on-failure SQS queue."
+  value       = aws_sqs_queue.failures.arn
+}
+
+output "failure_queue_url" {
+  description = "URL of the on-failure SQS queue."
+  value       = aws_sqs_queue.failures.id
+}
+
+output "archive_bucket" {
+  description = "Name of the archive bucket."
+  value       = local.archive_enabled ? local.archive_bucket : null
+}
+
+output "archive_bucket_arn" {
+  description = "ARN of the archive bucket."
+  value       = local.archive_bucket_arn
+}
+
+output "environment_variable_names" {
+  description = "Names of the environment variables set on the function."
+  value       = sort(keys(local.environment))
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms (empty when create_alarms is false)."
+  value       = concat(aws_cloudwatch_metric_alarm.errors[*].arn, aws_cloudwatch_metric_alarm.throttles[*].arn, aws_cloudwatch_metric_alarm.failure_queue[*].arn)
+}

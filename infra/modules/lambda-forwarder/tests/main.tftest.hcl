@@ -1,0 +1,338 @@
+# Behaviour of the module under a mock AWS provider (no credentials, no network).
+# Policies are built with jsonencode(), so their real JSON is inspected here.
+
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::mock-archive", id = "mock-archive" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:us-east-1:123456789012:mock-failures" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mock" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn        = "arn:aws:lambda:us-east-1:123456789012:function:mock"
+      invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:mock/invocations"
+    }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/mock" }
+  }
+}
+
+variables {
+  package_path = "tests/fixtures/lambda.zip"
+  destinations = ["stdout"]
+}
+
+run "defaults_follow_the_article_and_the_issue" {
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == {
+      source        = ["aws.ecs"]
+      "detail-type" = ["ECS Task State Change"]
+      detail        = { lastStatus = ["STOPPED"] }
+    }
+    error_message = "The rule pattern must be the article's: aws.ecs / ECS Task State Change / lastStatus STOPPED."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this.arn == aws_lambda_function.this.arn
+    error_message = "The rule must target the forwarder function."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.events.principal == "events.amazonaws.com" && aws_lambda_permission.events.source_arn == aws_cloudwatch_event_rule.this.arn
+    error_message = "Only the rule may invoke the function."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.handler == "forwarder.handler.lambda_handler"
+    error_message = "Handler must be forwarder.handler.lambda_handler."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.architectures == tolist(["arm64"]) && aws_lambda_function.this.runtime == "python3.12"
+    error_message = "Default must be python3.12 on arm64."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == filebase64sha256("tests/fixtures/lambda.zip")
+    error_message = "source_code_hash must come from the package file."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].log_format == "JSON" && aws_lambda_function.this.logging_config[0].log_group == aws_cloudwatch_log_group.this.name
+    error_message = "Logs must be JSON in the module's log group."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.retention_in_days == 365
+    error_message = "Log group must have the default retention."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "Concurrency must stay unreserved by default."
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 2 && aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds == 21600
+    error_message = "Async invoke defaults must be AWS's (2 retries, 6 h)."
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == aws_sqs_queue.failures.arn
+    error_message = "Failed invocations must go to the failure queue."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.failures.sqs_managed_sse_enabled == true
+    error_message = "The failure queue must be encrypted (SSE-SQS without a key)."
+  }
+
+  assert {
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      FORWARDER_DESTINATIONS = "stdout"
+      ARCHIVE_BUCKET         = "mock-archive"
+      ARCHIVE_PREFIX         = "ecs-task-stop-log/"
+    })
+    error_message = "Only given values may be set in the environment."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.errors) == 1 && length(aws_cloudwatch_metric_alarm.throttles) == 1 && length(aws_cloudwatch_metric_alarm.failure_queue) == 1
+    error_message = "Errors, throttles and failure-queue alarms must exist by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.failure_queue[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.failure_queue[0].threshold == 0 && aws_cloudwatch_metric_alarm.failure_queue[0].comparison_operator == "GreaterThanThreshold"
+    error_message = "The queue alarm must fire on any visible message."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.errors[0].alarm_actions) == 0
+    error_message = "Without a topic the alarms have no actions."
+  }
+}
+
+run "no_wildcard_actions_in_any_policy" {
+  variables {
+    destinations                       = ["datadog", "newrelic"]
+    datadog_api_key_secret_arn         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dd-AbCdEf"
+    newrelic_license_key_ssm_parameter = "/nr/license"
+    archive_kms_key_arn                = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    kms_key_arn                        = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+    key_kms_key_arns                   = ["arn:aws:kms:us-east-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]
+  }
+
+  # Every Allow statement of every policy document in the module. The only wildcard in
+  # infra/ is the archive bucket's TLS-only Deny (s3:*), which can only remove access.
+  assert {
+    condition = alltrue(flatten([
+      for doc in [
+        aws_iam_role_policy.this.policy,
+        aws_iam_role.this.assume_role_policy,
+        aws_sqs_queue_policy.failures.policy,
+        module.archive_bucket[0].bucket_policy,
+        ] : [
+        for s in jsondecode(doc).Statement : [
+          for a in flatten([s.Action]) : s.Effect == "Deny" || (a != "*" && !endswith(a, ":*"))
+        ]
+      ]
+    ]))
+    error_message = "No Allow statement may use a wildcard action (\"*\" or \"service:*\")."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(module.archive_bucket[0].bucket_policy).Statement :
+      s.Effect == "Deny" && s.Condition.Bool["aws:SecureTransport"] == "false"
+    ])
+    error_message = "The archive bucket policy must only deny non-TLS requests."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      alltrue([for r in flatten([s.Resource]) : r != "*"])
+    ])
+    error_message = "No statement of the execution role may apply to every resource."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadVendorKeySecrets"
+    ][0] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:dd-AbCdEf"]
+    error_message = "Secrets access must be limited to the named secret."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadVendorKeyParameters"
+    ][0] == ["arn:aws:ssm:us-east-1:123456789012:parameter/nr/license"]
+    error_message = "SSM access must be limited to the named parameter."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadWriteArchivePrefix"
+    ][0] == ["arn:aws:s3:::mock-archive/ecs-task-stop-log/*"]
+    error_message = "Object access must be limited to the archive prefix."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "UseArchiveKey"
+    ][0] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    error_message = "SSE-KMS writes need kms:GenerateDataKey and reads kms:Decrypt on the archive key."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ARCHIVE_KMS_KEY_ID"] == "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    error_message = "ARCHIVE_KMS_KEY_ID must carry the archive key."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.failures.kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+    error_message = "The failure queue must use the given key."
+  }
+}
+
+run "no_kms_permissions_without_keys" {
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      alltrue([for a in s.Action : !startswith(a, "kms:")])
+    ])
+    error_message = "kms:* permissions must only appear when a key is given."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      alltrue([for a in s.Action : !startswith(a, "secretsmanager:") && !startswith(a, "ssm:")])
+    ])
+    error_message = "No key-reading permissions without a named secret or parameter."
+  }
+}
+
+run "every_optional_setting_reaches_the_environment" {
+  variables {
+    destinations                       = ["datadog", "newrelic", "stdout"]
+    min_severity                       = "warning"
+    exclude_categories                 = ["user-stopped", "app-completed"]
+    archive_kms_key_arn                = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    datadog_api_key_secret_arn         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dd-AbCdEf"
+    datadog_api_key_ssm_parameter      = "/dd/api-key"
+    datadog_site                       = "datadoghq.eu"
+    datadog_tags                       = ["team:sre", "env:prod"]
+    datadog_source                     = "ecs"
+    datadog_logs_url                   = "https://http-intake.logs.datadoghq.eu/api/v2/logs"
+    newrelic_license_key_secret_arn    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nr-AbCdEf"
+    newrelic_license_key_ssm_parameter = "nr-license"
+    newrelic_region                    = "EU"
+    newrelic_logs_url                  = "https://log-api.eu.newrelic.com/log/v1"
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "DD_API_KEY") && !contains(keys(aws_lambda_function.this.environment[0].variables), "NEW_RELIC_LICENSE_KEY")
+    error_message = "Plaintext key variables must never be set."
+  }
+
+  assert {
+    condition     = length(output.environment_variable_names) == 16
+    error_message = "Every non-plaintext forwarder variable must be settable (16 of them)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["DD_TAGS"] == "team:sre,env:prod" && aws_lambda_function.this.environment[0].variables["FORWARDER_EXCLUDE_CATEGORIES"] == "user-stopped,app-completed"
+    error_message = "Lists must be comma-joined."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["FORWARDER_DESTINATIONS"] == "datadog,newrelic,stdout"
+    error_message = "FORWARDER_DESTINATIONS must be the comma-joined destinations."
+  }
+}
+
+run "cluster_filter_and_existing_bucket" {
+  variables {
+    cluster_arns          = ["arn:aws:ecs:us-east-1:123456789012:cluster/batch"]
+    create_archive_bucket = false
+    archive_bucket_name   = "existing-archive"
+    archive_prefix        = "stops/"
+    event_bus_name        = "central"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.clusterArn == ["arn:aws:ecs:us-east-1:123456789012:cluster/batch"]
+    error_message = "cluster_arns must narrow the pattern on detail.clusterArn."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.lastStatus == ["STOPPED"]
+    error_message = "The cluster filter must keep lastStatus STOPPED."
+  }
+
+  assert {
+    condition     = length(module.archive_bucket) == 0 && aws_lambda_function.this.environment[0].variables["ARCHIVE_BUCKET"] == "existing-archive"
+    error_message = "An existing bucket must be used, not created."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadWriteArchivePrefix"
+    ][0] == ["arn:aws:s3:::existing-archive/stops/*"]
+    error_message = "Object access must follow the existing bucket and prefix."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.this.event_bus_name == "central" && aws_cloudwatch_event_target.this.event_bus_name == "central"
+    error_message = "Rule and target must sit on the given bus."
+  }
+}
+
+run "datadog_destination_requires_a_key_reference" {
+  command = plan
+
+  variables {
+    destinations = ["datadog"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "newrelic_destination_requires_a_key_reference" {
+  command = plan
+
+  variables {
+    destinations = ["newrelic"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "an_archive_is_required" {
+  command = plan
+
+  variables {
+    create_archive_bucket = false
+    archive_bucket_name   = null
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}

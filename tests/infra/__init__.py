@@ -1,0 +1,1 @@
+"""Offline tests of the Terraform under infra/ (fmt, validate, terraform test, checkov, moto apply)."""

@@ -1,0 +1,306 @@
+"""Apply the modules into a local moto server, check what AWS would hold, then destroy.
+
+The root configuration ``tests/infra/moto_root`` calls lambda-forwarder (with every optional
+setting given a value), firehose-fallback (Datadog, 0 s buffering) and the cross-account
+source/central-bus pair, with the AWS provider's endpoints pointed at moto on 127.0.0.1 and
+a tiny zip generated here as the Lambda package. State is local, in a temporary directory.
+
+Emulator gaps (moto 5.x), handled rather than hidden:
+- moto does not store a function's ``logging_config``: a second plan shows it as an in-place
+  update of ``aws_lambda_function``; ``test_second_plan_only_shows_known_moto_gaps`` allows
+  exactly that change and nothing else.
+- Everything else the modules declare (alarms, Firehose SSE and Secrets Manager key, bus
+  policy, invoke config, S3 hardening) is accepted by moto, so nothing is excluded via
+  ``create_alarms``/``enable_firehose_sse``; those variables exist to exclude them if a moto
+  version stops accepting them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.tf import REPO_ROOT, Terraform, copy_infra
+
+pytestmark = pytest.mark.slow
+
+boto3 = pytest.importorskip("boto3")
+
+MOTO_ROOT = Path(__file__).parent / "moto_root"
+REGION = "us-east-1"
+ARTICLE_PATTERN = {
+    "source": ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    "detail": {"lastStatus": ["STOPPED"]},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server of our own (not shared with other tests, which may reset theirs)."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"moto server did not start on {url}")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+class Applied:
+    """The applied moto_root: directory, outputs, and clients against moto."""
+
+    def __init__(self, terraform: Terraform, directory: Path, endpoint: str, args: list[str]) -> None:
+        self.terraform = terraform
+        self.directory = directory
+        self.endpoint = endpoint
+        self.args = args
+        self.outputs: dict[str, Any] = {}
+        self.destroyed = False
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def destroy(self) -> None:
+        if not self.destroyed:
+            self.destroyed = True
+            self.terraform.run(
+                self.directory, "destroy", "-lock=false", "-input=false", "-auto-approve", *self.args
+            )
+
+
+@pytest.fixture(scope="module")
+def applied(
+    terraform: Terraform, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Applied]:
+    # Same layout as the repository, so the root's "../../../infra/modules" sources resolve
+    # inside one package, without writing .terraform into the work tree.
+    scratch = tmp_path_factory.mktemp("moto-repo")
+    copy_infra(scratch)
+    work = scratch / "tests" / "infra" / "moto_root"
+    work.mkdir(parents=True)
+    shutil.copy(MOTO_ROOT / "main.tf", work / "main.tf")
+    package = work / "lambda.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("forwarder/handler.py", "def lambda_handler(event, context):\n    return None\n")
+
+    args = ["-var", f"endpoint={moto_endpoint}", "-var", f"package_path={package}"]
+    terraform.init(work)
+    state = Applied(terraform, work, moto_endpoint, args)
+    try:
+        terraform.run(work, "apply", "-lock=false", "-input=false", "-auto-approve", *args)
+        state.outputs = terraform.output_json(work)
+        yield state
+    finally:
+        state.destroy()
+
+
+def test_rule_pattern_is_the_articles_narrowed_to_the_cluster(applied: Applied) -> None:
+    events = applied.client("events")
+    rule = events.describe_rule(Name=applied.outputs["lambda"]["event_rule_name"])
+    pattern = json.loads(rule["EventPattern"])
+    expected = json.loads(json.dumps(ARTICLE_PATTERN))
+    expected["detail"]["clusterArn"] = ["arn:aws:ecs:us-east-1:123456789012:cluster/batch"]
+    assert pattern == expected
+    assert rule["State"] == "ENABLED"
+
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    function_arn = applied.client("lambda").get_function(
+        FunctionName=applied.outputs["lambda"]["function_name"]
+    )["Configuration"]["FunctionArn"]
+    assert [t["Arn"] for t in targets] == [function_arn]
+    assert targets[0]["DeadLetterConfig"]["Arn"].endswith(":moto-ecs-stop-forwarder-failures")
+
+    firehose_rule = events.describe_rule(Name="ecs-task-stop-rule")
+    assert json.loads(firehose_rule["EventPattern"]) == ARTICLE_PATTERN
+    assert firehose_rule["Description"] == "Capture ECS task stop events"
+
+
+def test_lambda_handler_runtime_architecture(applied: Applied) -> None:
+    config = applied.client("lambda").get_function_configuration(
+        FunctionName=applied.outputs["lambda"]["function_name"]
+    )
+    assert config["Handler"] == "forwarder.handler.lambda_handler"
+    assert config["Runtime"] == "python3.13"
+    assert config["Architectures"] == ["arm64"]
+    assert config["MemorySize"] == 512
+    assert config["Timeout"] == 30
+
+
+def test_lambda_env_names_equal_forwarder_config(applied: Applied) -> None:
+    """Every variable forwarder.config reads, except the plaintext keys, is set — and no other."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from forwarder import config as forwarder_config
+
+    config = applied.client("lambda").get_function_configuration(
+        FunctionName=applied.outputs["lambda"]["function_name"]
+    )
+    env = config["Environment"]["Variables"]
+    expected = set(forwarder_config.ENV_VARS) - set(forwarder_config.PLAINTEXT_KEY_VARS)
+    assert set(env) == expected
+    assert not set(env) & set(forwarder_config.PLAINTEXT_KEY_VARS)
+    assert set(applied.outputs["lambda"]["environment_variable_names"]) == expected
+
+    assert env["FORWARDER_DESTINATIONS"] == "datadog,newrelic,stdout"
+    assert env["FORWARDER_MIN_SEVERITY"] == "warning"
+    assert env["ARCHIVE_BUCKET"] == "moto-ecs-stop-archive"
+    assert env["ARCHIVE_PREFIX"] == "stops/"
+    assert env["DD_SITE"] == "datadoghq.eu"
+    assert env["DD_TAGS"] == "team:sre,env:test"
+    assert env["NEW_RELIC_REGION"] == "EU"
+    assert env["DD_API_KEY_SECRET_ARN"].startswith(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:moto/datadog"
+    )
+
+
+def test_async_invoke_config_sends_failures_to_the_queue(applied: Applied) -> None:
+    lam = applied.client("lambda")
+    invoke = lam.get_function_event_invoke_config(FunctionName=applied.outputs["lambda"]["function_name"])
+    assert invoke["MaximumRetryAttempts"] == 1
+    assert invoke["MaximumEventAgeInSeconds"] == 3600
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        ":moto-ecs-stop-forwarder-failures"
+    )
+
+    sqs = applied.client("sqs")
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=applied.outputs["lambda"]["failure_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    assert attrs.get("SqsManagedSseEnabled") == "true"
+
+
+def test_archive_bucket_is_hardened(applied: Applied) -> None:
+    s3 = applied.client("s3")
+    bucket = applied.outputs["lambda"]["archive_bucket"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Effect"] == "Deny"
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert lifecycle["Expiration"]["Days"] == 400
+
+
+def test_firehose_destination(applied: Applied) -> None:
+    stream = applied.client("firehose").describe_delivery_stream(
+        DeliveryStreamName=applied.outputs["firehose"]["delivery_stream_name"]
+    )["DeliveryStreamDescription"]
+    assert stream["DeliveryStreamName"] == "ecs-task-stop-log"
+    http = stream["Destinations"][0]["HttpEndpointDestinationDescription"]
+    assert (
+        http["EndpointConfiguration"]["Url"]
+        == "https://aws-kinesis-http-intake.logs.us5.datadoghq.com/v1/input"
+    )
+    assert http["EndpointConfiguration"]["Name"] == "Datadog"
+    assert "AccessKey" not in http["EndpointConfiguration"]
+    assert http["BufferingHints"] == {"SizeInMBs": 2, "IntervalInSeconds": 0}
+    assert http["RetryOptions"] == {"DurationInSeconds": 600}
+    assert http["S3BackupMode"] == "AllData"
+    assert http["RequestConfiguration"]["ContentEncoding"] == "GZIP"
+    assert http["SecretsManagerConfiguration"]["Enabled"] is True
+    assert http["CloudWatchLoggingOptions"]["Enabled"] is True
+    backup = http["S3DestinationDescription"]
+    assert backup["Prefix"] == "ecs-task-stop-log/"
+    assert backup["CompressionFormat"] == "GZIP"
+    assert backup["BufferingHints"] == {"SizeInMBs": 1, "IntervalInSeconds": 60}
+
+    role = applied.client("iam").get_role(RoleName="ecs-task-stop-log-firehose-role")["Role"]
+    assert role["Path"] == "/service-role/"
+
+
+def test_alarms_exist(applied: Applied) -> None:
+    alarms = applied.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    by_metric = {(a["Namespace"], a["MetricName"]) for a in alarms}
+    assert ("AWS/Lambda", "Errors") in by_metric
+    assert ("AWS/Lambda", "Throttles") in by_metric
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in by_metric
+    assert ("AWS/Firehose", "DeliveryToHttpEndpoint.Success") in by_metric
+    lambda_alarms = [a for a in alarms if a["Namespace"] == "AWS/Lambda"]
+    assert all(
+        a["AlarmActions"] and a["AlarmActions"][0].endswith(":moto-ecs-stop-alarms") for a in lambda_alarms
+    )
+
+
+def test_central_bus_policy_and_source_rule(applied: Applied) -> None:
+    events = applied.client("events")
+    bus = events.describe_event_bus(Name="moto-central")
+    policy = json.loads(bus["Policy"])
+    principals = policy["Statement"][0]["Principal"]["AWS"]
+    assert sorted(principals) == ["arn:aws:iam::123456789012:root", "arn:aws:iam::210987654321:root"]
+    targets = events.list_targets_by_rule(Rule="ecs-task-stop-to-central-bus")["Targets"]
+    assert targets[0]["Arn"] == applied.outputs["central_bus_arn"]
+    assert targets[0]["RoleArn"].endswith(":role/moto-ecs-stop-to-central")
+
+
+def test_second_plan_only_shows_known_moto_gaps(applied: Applied) -> None:
+    plan = applied.directory / "second.tfplan"
+    applied.terraform.run(
+        applied.directory, "plan", "-lock=false", "-input=false", f"-out={plan}", *applied.args
+    )
+    shown = json.loads(applied.terraform.run(applied.directory, "show", "-json", str(plan)))
+    changed = {
+        rc["address"]: sorted(
+            k
+            for k in set(rc["change"]["before"] or {}) | set(rc["change"]["after"] or {})
+            if (rc["change"]["before"] or {}).get(k) != (rc["change"]["after"] or {}).get(k)
+        )
+        for rc in shown.get("resource_changes", [])
+        if rc["change"]["actions"] != ["no-op"]
+    }
+    allowed = {"module.lambda.aws_lambda_function.this": ["logging_config"]}
+    assert {k: v for k, v in changed.items() if allowed.get(k) != v} == {}
+
+
+def test_destroy_removes_everything(applied: Applied) -> None:
+    applied.destroy()
+    assert applied.client("lambda").list_functions()["Functions"] == []
+    assert applied.client("firehose").list_delivery_streams()["DeliveryStreamNames"] == []
+    names = [r["Name"] for r in applied.client("events").list_rules()["Rules"]]
+    assert names == []
+    assert applied.client("s3").list_buckets()["Buckets"] == []
