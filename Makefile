@@ -31,6 +31,9 @@ pytest: $(STAMP) infra-tools
 
 test: lint typecheck pytest
 
+package: $(STAMP)
+	$(VENV)/bin/ecs-stop-forwarder package --out dist/lambda.zip
+
 bench: $(STAMP)
 	$(PY) bench/run.py
 
