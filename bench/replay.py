@@ -27,6 +27,7 @@ from forwarder.archive import SCHEMA
 from forwarder.parse import parse_event
 
 PER_FIREHOSE_OBJECT = 500
+WAN_SECONDS = 0.02
 
 
 class _Sink(BaseHTTPRequestHandler):
@@ -35,8 +36,12 @@ class _Sink(BaseHTTPRequestHandler):
     counted = 0
     lock = threading.Lock()
 
+    delay = 0.0  # seconds before answering: a WAN round trip to a real vendor
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.delay:
+            time.sleep(self.delay)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         with _Sink.lock:
@@ -80,54 +85,84 @@ def build_archive(folder: Path, total: int) -> None:
         (folder / "ecs-task-stop-log" / "tail.gz").write_bytes(gzip.compress(text.encode()))
 
 
+# The replay CLI in-process, then its own peak RSS (VmHWM: ru_maxrss would include the parent's
+# memory, which a vforked child inherits at exec).
+_REPLAY = """
+import json, sys
+from forwarder.cli import main
+code = main(["replay", "--to", "datadog", "--timestamp", "original", "--json", {folder!r}])
+hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps({{"peak_rss_mb": int(hwm.split()[1]) / 1024}}))
+sys.exit(code)
+"""
+
+
 def replay_process(folder: Path, url: str) -> dict[str, float]:
     env = {**os.environ, "DD_API_KEY": "bench", "DD_LOGS_URL": url, "PYTHONPATH": str(ROOT)}
     for name in ("NEW_RELIC_LICENSE_KEY", "FORWARDER_DESTINATIONS"):
         env.pop(name, None)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "forwarder", "replay", "--to", "datadog", "--timestamp", "original", "--json", str(folder)],
+        [sys.executable, "-c", _REPLAY.format(folder=str(folder))],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     assert process.stdout is not None
-    output = process.stdout.read()
+    output = process.stdout.read().decode().splitlines()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    summary = json.loads(output)
+    summary, peak = json.loads(output[0]), json.loads(output[-1])
     assert status == 0, summary
     return {"events": summary["sent"]["datadog"], "cpu": usage.ru_utime + usage.ru_stime, "wall": wall,
-            "user": usage.ru_utime, "sys": usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024}  # fmt: skip
+            "rss_mb": peak["peak_rss_mb"]}  # fmt: skip
+
+
+_ONE_PER_REQUEST = """
+import json, time
+from bench.common import fixture_events
+from forwarder.destinations.base import deadline_in
+from forwarder.destinations.datadog import DatadogDestination
+from forwarder.parse import parse_event
+destination = DatadogDestination("bench", {url!r})
+records = [parse_event(e) for e in fixture_events()]
+started = time.perf_counter()
+for index in range({count}):
+    destination.deliver([destination.build(records[index % len(records)])], deadline_in(30))
+print(json.dumps({{"rate": {count} / (time.perf_counter() - started)}}))
+"""
 
 
 def one_per_request(url: str, count: int) -> float:
-    """Events per second when every event is its own request (the naive forwarder)."""
-    from forwarder.destinations.base import deadline_in
-    from forwarder.destinations.datadog import DatadogDestination
-    from forwarder.parse import parse_event
+    """Events per second when every event is its own request (the naive forwarder), measured in a
+    process of its own like the replay (the sink must not share its interpreter)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", _ONE_PER_REQUEST.format(url=url, count=count)],
+                         capture_output=True, text=True, env=env, check=True).stdout  # fmt: skip
+    return float(json.loads(out)["rate"])
 
-    destination = DatadogDestination("bench", url)
-    records = [parse_event(e) for e in fixture_events()]
-    started = time.perf_counter()
-    for index in range(count):
-        destination.deliver([destination.build(records[index % len(records)])], deadline_in(30))
-    return count / (time.perf_counter() - started)
+
+def _serve(delay: float) -> tuple[ThreadingHTTPServer, str]:
+    handler = type("_DelayedSink", (_Sink,), {"delay": delay})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/api/v2/logs"
 
 
 def run() -> list[Row]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/api/v2/logs"
+    server, url = _serve(0.0)
+    slow_server, slow_url = _serve(WAN_SECONDS)
     try:
         with tempfile.TemporaryDirectory() as small, tempfile.TemporaryDirectory() as large:
             build_archive(Path(small), 10_000)
             build_archive(Path(large), 100_000)
             ten = replay_process(Path(small), url)
             hundred = replay_process(Path(large), url)
+            slow = replay_process(Path(small), slow_url)
         baseline = one_per_request(url, 2000)
+        slow_baseline = one_per_request(slow_url, 100)
     finally:
         server.shutdown()
+        slow_server.shutdown()
     assert _Sink.counted >= ten["events"] + hundred["events"]
     cpu_us = hundred["cpu"] / hundred["events"] * 1e6
     rate = hundred["events"] / hundred["wall"]
@@ -148,7 +183,13 @@ def run() -> list[Row]:
             "one-request-per-event baseline",
             f"{baseline:,.0f} events/s",
             "-",
-            "2,000 events, Datadog destination, loopback sink",
+            "2,000 events, Datadog destination, loopback sink, its own process",
+        ),
+        Row(
+            f"same, with {WAN_SECONDS * 1000:.0f} ms per request (a WAN round trip)",
+            f"replay {slow['events'] / slow['wall']:,.0f} vs one-per-request {slow_baseline:,.0f} events/s",
+            "-",
+            f"{slow['events'] / slow['wall'] / slow_baseline:.0f}x; 10k-event replay vs 100 one-per-request events",
         ),
         Row(
             "replay peak RSS, 10k vs 100k events",

@@ -157,29 +157,37 @@ class _Object:
 
 
 class SeenIds:
-    """Event ids seen in this run, for dedup: 8 bytes each (a 64-bit hash in a sorted array) plus a
-    bounded set of recent ones, so a million events cost ~8 MB instead of ~100 MB of strings.
-    A false "seen" needs two ids with the same 64-bit hash: about 1 in 10^7 for a billion events."""
+    """Event ids seen in this run, for dedup: 8 bytes each (a 64-bit hash in sorted arrays), so a
+    million events cost ~8 MB instead of ~100 MB of strings. New ids wait in a small set, are merged
+    into a middle array, which is merged into the main one when it grows large: merging stays cheap
+    and few Python objects stay alive. A false "seen" needs two ids with the same 64-bit hash."""
 
-    FLUSH_AT = 32_768
+    RECENT = 4_096
+    MIDDLE = 131_072
 
     def __init__(self) -> None:
-        self._sorted = array("q")
+        self._main = array("q")
+        self._middle = array("q")
         self._recent: set[int] = set()
 
     def add(self, event_id: str) -> bool:
         """True when ``event_id`` is new (and remember it), False when it was seen before."""
         fingerprint = hash(event_id)
-        if fingerprint in self._recent:
-            return False
-        at = bisect_left(self._sorted, fingerprint)
-        if at < len(self._sorted) and self._sorted[at] == fingerprint:
+        if fingerprint in self._recent or _has(self._middle, fingerprint) or _has(self._main, fingerprint):
             return False
         self._recent.add(fingerprint)
-        if len(self._recent) >= self.FLUSH_AT:
-            self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
+        if len(self._recent) >= self.RECENT:
+            self._middle = array("q", heapq.merge(self._middle, sorted(self._recent)))
             self._recent = set()
+            if len(self._middle) >= self.MIDDLE:
+                self._main = array("q", heapq.merge(self._main, self._middle))
+                self._middle = array("q")
         return True
+
+
+def _has(values: array[int], fingerprint: int) -> bool:
+    at = bisect_left(values, fingerprint)
+    return at < len(values) and values[at] == fingerprint
 
 
 def entries(data: bytes, name: str) -> Iterator[tuple[StopRecord, dict[str, Any] | None] | ForwarderError]:
@@ -308,7 +316,7 @@ class Replayer:
 
     def run(self, objects: Iterable[SourceObject | InputError]) -> Stats:
         queues: dict[str, list[tuple[StopRecord, _Object]]] = {name: [] for name in self.names}
-        slots = threading.BoundedSemaphore(self.concurrency * 2)  # jobs queued or running: bounded memory
+        slots = threading.BoundedSemaphore(self.concurrency)  # jobs queued or running: bounded memory
         futures: list[Future[None]] = []
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="replay")
 

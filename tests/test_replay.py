@@ -312,10 +312,10 @@ def test_seen_ids_across_flushes() -> None:
     from forwarder.replay import SeenIds
 
     seen = SeenIds()
-    seen.FLUSH_AT = 100  # type: ignore[misc]
+    seen.RECENT, seen.MIDDLE = 16, 64  # type: ignore[misc]
     ids = [f"id-{i}" for i in range(1000)]
     assert all(seen.add(i) for i in ids)
-    assert not any(seen.add(i) for i in ids)  # found both in the sorted array and in the recent set
+    assert not any(seen.add(i) for i in ids)  # found in the main array, the middle one and the recent set
     assert seen.add("id-new") and not seen.add("id-new")
 
 
