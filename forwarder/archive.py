@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from forwarder import fastjson
 from forwarder.errors import ArchiveError
 
 SCHEMA = "ecs-stop-forwarder/archive/v1"
@@ -49,7 +50,7 @@ def rejected_key(prefix: str, raw: bytes, moment: datetime) -> str:
 
 def encode(document: dict[str, Any]) -> bytes:
     """One line of JSON (Athena reads one document per line), UTF-8."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return fastjson.dumps(document) + b"\n"
 
 
 def decode(data: bytes, where: str) -> dict[str, Any]:

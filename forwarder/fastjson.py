@@ -16,13 +16,17 @@ except ImportError:  # pragma: no cover - exercised by the Lambda artifact test
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
+    """Compact UTF-8 JSON. Text that UTF-8 cannot carry (a lone surrogate, which JSON input may
+    hold as ``\\ud800``) is written escaped, as it came in."""
     if orjson is not None:
         try:
             return orjson.dumps(value)
-        except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a non-str key, NaN...
+        except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a surrogate, deep nesting
             pass
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 #: Whether orjson is installed (the CLI); the Lambda artifact runs on the standard library.

@@ -121,7 +121,8 @@ class Runtime:
 
 
 def _print(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    # backslashreplace: text UTF-8 cannot carry (a lone surrogate from bad input) stays a JSON escape.
+    sys.stdout.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
     sys.stdout.flush()
 
 

@@ -22,8 +22,12 @@ from forwarder.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
 _DECODER = json.JSONDecoder()
-# Where the next document may start after a broken one: "}{" (Firehose) or a "{" opening a line.
-_RESYNC = re.compile(r"(?<=\})\s*(?=\{)|\n(?=\s*\{)")
+# Where a document may start after a broken one: an object opening with a key.
+_OBJECT_START = re.compile(r'\{\s*"')
+_RESYNC_ATTEMPTS = 10_000
+_ARCHIVE_SCHEMAS = ("ecs-stop-forwarder/archive/v1", "ecs-stop-forwarder/rejected/v1")
+# orjson reads integers past 64 bits as floats, the standard library as ints: leave those to the latter.
+_LONG_INTEGER = re.compile(r"\d{19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,7 @@ def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
-    if not fastjson.ACCELERATED:
+    if not fastjson.ACCELERATED or _LONG_INTEGER.search(text):
         return [], 0
     items: list[Item] = []
     start = _skip_ws(text, 0)
@@ -98,6 +102,34 @@ def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
     return items, start
 
 
+def _looks_like_document(value: Any) -> bool:
+    """A top-level document of a kind this tool reads (not an object nested inside one)."""
+    if not isinstance(value, dict):
+        return False
+    return (
+        ("source" in value and "detail-type" in value)
+        or value.get("schema") in _ARCHIVE_SCHEMAS
+        or (
+            "taskArn" in value and "clusterArn" in value
+        )  # a DescribeTasks Task (its containers lack clusterArn)
+    )
+
+
+def _resync(text: str, broken: int) -> int | None:
+    """Where the next whole document starts after the broken one at ``broken`` (a record cut short
+    in a Firehose object is followed directly by the next one, with no ``}`` between), or None."""
+    for attempt, match in enumerate(_OBJECT_START.finditer(text, broken + 1)):
+        if attempt >= _RESYNC_ATTEMPTS:
+            return None
+        try:
+            value, _ = _DECODER.raw_decode(text, match.start())
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if _looks_like_document(value):
+            return match.start()
+    return None
+
+
 def _json_items(text: str, source: str) -> Iterator[Item | InputError]:
     fast, pos = _fast_items(text, source)
     yield from fast
@@ -109,10 +141,10 @@ def _json_items(text: str, source: str) -> Iterator[Item | InputError]:
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
             yield InputError(f"invalid JSON: {exc.msg} ({where})", source, exc.pos)
-            resync = _RESYNC.search(text, exc.pos + 1)
-            if resync is None:
+            resumed = _resync(text, pos)
+            if resumed is None:
                 return
-            pos = _skip_ws(text, resync.end())
+            pos = resumed
             continue
         except RecursionError:
             yield InputError("JSON nested too deeply to read", source, pos)

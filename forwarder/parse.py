@@ -68,11 +68,11 @@ def _time(obj: dict[str, Any], key: str, path: str) -> tuple[datetime, str] | tu
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
+            if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":  # canonical
+                return parsed, value
+            moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: an offset pushing it past year 1 or 9999
             raise InvalidEvent(f"not an ISO 8601 timestamp: {value[:40]!r}", _join(path, key)) from None
-        if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":  # canonical
-            return parsed, value
-        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         return moment, iso(moment)
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:

@@ -20,6 +20,7 @@ DD_MAX_LOGS = 1000
 DD_MAX_REQUEST_BYTES = 5_000_000  # uncompressed; decimal MB, the stricter reading
 DD_MAX_LOG_BYTES = 1_000_000
 DD_NAMESPACE = "ecs_stop"  # the whole record lives under this attribute
+MAX_CONTAINERS = 50  # ECS allows 10 per task definition; more is bad input, kept readable
 # New Relic Log API
 NR_MAX_BODY_BYTES = 1_000_000  # the gzipped POST body
 NR_MAX_ATTRIBUTES = 255  # per log, counting message, timestamp and the common attributes
@@ -132,7 +133,17 @@ def datadog_log(
     tags: Sequence[str] = (),
     replay: Replay | None = None,
 ) -> dict[str, Any]:
-    """One Datadog log item: reserved fields, then the whole record under ``ecs_stop``."""
+    """One Datadog log item: reserved fields, then the whole record under ``ecs_stop``.
+
+    A task has at most 10 containers; a record claiming more than ``MAX_CONTAINERS`` keeps the first
+    ones and says ``containers_total`` / ``containers_truncated`` (as for New Relic), so the log
+    stays under Datadog's 1 MB instead of being cut by the vendor.
+    """
+    body = record.to_dict()
+    if len(record.containers) > MAX_CONTAINERS:
+        body["containers"] = body["containers"][:MAX_CONTAINERS]
+        body["containers_total"] = len(record.containers)
+        body["containers_truncated"] = True
     log: dict[str, Any] = {
         "ddsource": source,
         "ddtags": datadog_tags(record, tags, replayed=replay is not None),
@@ -140,7 +151,7 @@ def datadog_log(
         "service": record.group_name or "ecs",
         "status": record.severity,
         "message": record.message,
-        DD_NAMESPACE: record.to_dict(),
+        DD_NAMESPACE: body,
     }
     timestamp = replay.timestamp_ms if replay else record_timestamp_ms(record)
     if timestamp is not None:

@@ -133,7 +133,7 @@ class Forwarder:
             record = parse_event(raw)
         except InvalidEvent as exc:
             safe = redact(raw)
-            body = json.dumps(safe, ensure_ascii=False, sort_keys=True).encode()
+            body = json.dumps(safe, sort_keys=True).encode()  # ASCII-escaped: any text hashes
             key = rejected_key(self.archive.prefix, body, now)
             rejected = {"schema": REJECTED_SCHEMA, "received_at": iso(now), "kind": exc.kind,
                         "reason": str(exc), "input": safe}  # fmt: skip

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from forwarder import fastjson
 from forwarder.destinations.base import DELIVERED, Outcome
 from forwarder.model import StopRecord
 from forwarder.payloads import Replay
@@ -27,7 +27,7 @@ class StdoutDestination:
 
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
         stream = self.stream or sys.stdout
-        stream.write("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items))
+        stream.write("".join(fastjson.dumps(item).decode() + "\n" for item in items))
         stream.flush()
         return [Outcome(self.name, DELIVERED, 1)] * len(items)
 
