@@ -2,14 +2,16 @@
 
 For each input: parse it; archive it first (nothing is sent without a durable copy); skip the
 destinations an earlier attempt already delivered to (idempotent Lambda retries); deliver to the
-rest in batches; rewrite the archive document with every destination's outcome. Inputs that are not
-ECS STOPPED task events are archived under ``rejected/`` with the reason and sent nowhere.
+rest in batches, the destinations side by side; rewrite the archive document with every outcome.
+Inputs that are not ECS STOPPED task events are archived under ``rejected/`` with the reason and
+sent nowhere.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,9 +120,15 @@ class Forwarder:
         }
         if any(pending.values()):
             by_name = {d.name: d for d in self._destinations()}
-            for name, indices in pending.items():
-                if indices:
-                    self._send(by_name[name], [results[i] for i in indices], deadline)
+            jobs = [
+                (by_name[name], [results[i] for i in indices]) for name, indices in pending.items() if indices
+            ]
+            # Side by side, each with the whole deadline: a vendor that hangs must not hold back the other.
+            with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="deliver") as pool:
+                for future in [
+                    pool.submit(self._send, destination, batch, deadline) for destination, batch in jobs
+                ]:
+                    future.result()
         for index, document in documents.items():
             if results[index].attempted:  # outcomes (or filter decisions) to record
                 document["deliveries"] = results[index].deliveries

@@ -8,6 +8,8 @@ never a value.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +20,22 @@ from forwarder.config import KeyRef
 from forwarder.errors import ConfigError
 
 ClientFactory = Callable[[str], Any]
+#: botocore logs whole response bodies at DEBUG; while a key is read they would hold the key.
+_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint")
+
+
+class _Muted(logging.Filter):
+    """Drops botocore's records in the thread that is reading a key, and only then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "reading", False)
+
+
+_MUTED = _Muted()
 
 
 class KeyResolver:
@@ -32,6 +50,13 @@ class KeyResolver:
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[KeyRef, tuple[float, str]] = {}
+
+    @staticmethod
+    def _mute_botocore() -> None:
+        for name in _BODY_LOGGERS:
+            logger = logging.getLogger(name)
+            if _MUTED not in logger.filters:
+                logger.addFilter(_MUTED)
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
@@ -52,6 +77,14 @@ class KeyResolver:
         return value
 
     def _fetch(self, ref: KeyRef) -> str:
+        self._mute_botocore()
+        _MUTED.local.reading = True
+        try:
+            return self._read(ref)
+        finally:
+            _MUTED.local.reading = False
+
+    def _read(self, ref: KeyRef) -> str:
         try:
             if ref.kind == "secretsmanager":
                 answer = self._client("secretsmanager").get_secret_value(SecretId=ref.reference)

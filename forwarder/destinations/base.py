@@ -65,10 +65,10 @@ def describe_http_error(vendor: str, status: int, body: str, secret: str) -> str
         429: "is throttling requests",
     }.get(status, "failed" if status >= 500 else "refused the request")
     text = f"{vendor} {meaning} (HTTP {status})"
+    if secret:  # before cutting: a key straddling the cut would otherwise survive in part
+        body = body.replace(secret, "[REDACTED]")
     detail = " ".join(body.split())[:200]
-    if detail:
-        text += f": {detail}"
-    return text.replace(secret, "[REDACTED]") if secret else text
+    return f"{text}: {detail}" if detail else text
 
 
 class Destination(Protocol):
