@@ -50,7 +50,7 @@ def rejected_key(prefix: str, raw: bytes, moment: datetime) -> str:
 
 def encode(document: dict[str, Any]) -> bytes:
     """One line of JSON (Athena reads one document per line), UTF-8."""
-    return fastjson.dumps(document) + b"\n"
+    return fastjson.dumps_exact(document) + b"\n"  # the input kept exactly, NaN included
 
 
 def decode(data: bytes, where: str) -> dict[str, Any]:

@@ -15,6 +15,15 @@ except ImportError:  # pragma: no cover - exercised by the Lambda artifact test
     orjson = None  # type: ignore[assignment]
 
 
+def dumps_exact(value: Any) -> bytes:
+    """Compact UTF-8 JSON from the standard library, for documents that keep an input as it came:
+    orjson writes NaN/Infinity (which Python's parser accepts) as null, this keeps them."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: escaped, as it came in
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON. Text that UTF-8 cannot carry (a lone surrogate, which JSON input may
     hold as ``\\ud800``) is written escaped, as it came in."""
@@ -23,10 +32,7 @@ def dumps(value: Any) -> bytes:
             return orjson.dumps(value)
         except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a surrogate, deep nesting
             pass
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
+    return dumps_exact(value)
 
 
 #: Whether orjson is installed (the CLI); the Lambda artifact runs on the standard library.

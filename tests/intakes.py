@@ -400,7 +400,7 @@ class DatadogIntake(_Intake):
             raise _Reject(413, f"{len(logs)} logs in one request, max {DD_MAX_LOGS_PER_REQUEST}")
         outcome.logs = logs
         for index, log in enumerate(logs):
-            size = len(json.dumps(log, separators=(",", ":"), ensure_ascii=False).encode())
+            size = len(json.dumps(log, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
             if size > DD_MAX_LOG_BYTES:
                 outcome.truncated.append((index, size))
 
