@@ -26,8 +26,8 @@ _DECODER = json.JSONDecoder()
 _OBJECT_START = re.compile(r'\{\s*"')
 _RESYNC_ATTEMPTS = 10_000
 _ARCHIVE_SCHEMAS = ("ecs-stop-forwarder/archive/v1", "ecs-stop-forwarder/rejected/v1")
-# orjson reads integers past 64 bits as floats, the standard library as ints: leave those to the latter.
-_LONG_INTEGER = re.compile(r"\d{19}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_19_DIGITS = b"0" * 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,26 @@ def _skip_ws(text: str, pos: int) -> int:
 _BOUNDARY = re.compile(r"\}\s*(?=\{)")
 
 
+def _has_long_integer(data: bytes) -> bool:
+    """Whether ``data`` holds an integer literal of 19+ digits: orjson reads those past 64 bits as
+    floats, the standard library as ints, so they are left to the latter. Digits inside strings
+    (``ecs-svc/1234567890123456789``) do not count, or most service tasks would miss the fast path.
+    (A byte table and ``find`` scan a megabyte in about a millisecond; a regular expression took 40.)"""
+    zeros = data.translate(_DIGITS_AS_ZERO)
+    at = zeros.find(_19_DIGITS)
+    while at >= 0:
+        before = at - 1
+        while before >= 0 and data[before] in b" \t\r\n-":
+            before -= 1
+        if before >= 0 and data[before] in b":,[":
+            return True
+        end = at
+        while end < len(zeros) and zeros[end] == 0x30:  # skip the rest of this run of digits
+            end += 1
+        at = zeros.find(_19_DIGITS, end)
+    return False
+
+
 def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
     """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries, and
     where the careful reader must take over (``len(text)`` when all were read).
@@ -79,7 +99,7 @@ def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
-    if not fastjson.ACCELERATED or _LONG_INTEGER.search(text):
+    if not fastjson.ACCELERATED:
         return [], 0
     items: list[Item] = []
     start = _skip_ws(text, 0)
@@ -130,8 +150,8 @@ def _resync(text: str, broken: int) -> int | None:
     return None
 
 
-def _json_items(text: str, source: str) -> Iterator[Item | InputError]:
-    fast, pos = _fast_items(text, source)
+def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item | InputError]:
+    fast, pos = _fast_items(text, source) if fast_path else ([], 0)
     yield from fast
     index = len(fast)
     pos = _skip_ws(text, pos)
@@ -172,7 +192,7 @@ def iter_items(data: bytes, source: str) -> Iterator[Item | InputError]:
     if not text.strip() and gzip_error is None:
         yield InputError("empty input: no JSON document in it", source)
         return
-    for item in _json_items(text, source):
+    for item in _json_items(text, source, fast_path=fastjson.ACCELERATED and not _has_long_integer(data)):
         if isinstance(item, InputError) and gzip_error is not None:
             break  # the JSON broke where the damaged gzip stream ended; report the cause once
         yield item
