@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ class Window:
 
 
 def _skip(key: str) -> bool:
-    return "/rejected/" in f"/{key}" or key.endswith(".partial") or Path(key).name.startswith(".")
+    return "/rejected/" in f"/{key}" or key.endswith(".partial") or key.rsplit("/", 1)[-1].startswith(".")
 
 
 def list_sources(
@@ -90,21 +91,27 @@ def _local(source: str, window: Window) -> Iterator[SourceObject | InputError]:
     if root.is_file():
         yield SourceObject(str(root), root.stat().st_size, root.read_bytes)
         return
-    for path, size in _walk(root):
-        relative = path.relative_to(root).as_posix()
+    base = len(os.path.join(str(root), ""))
+    for path, size in _walk(str(root)):  # plain strings: pathlib cost ~10 us an object here
+        relative = path[base:].replace(os.sep, "/")
         if not _skip(relative) and window.keeps_hour(relative):
-            yield SourceObject(str(path), size, path.read_bytes)
+            yield SourceObject(path, size, partial(_read_file, path))
 
 
-def _walk(folder: Path) -> Iterator[tuple[Path, int]]:
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _walk(folder: str) -> Iterator[tuple[str, int]]:
     """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat)."""
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path))
+            yield from _walk(entry.path)
         elif entry.is_file():
-            yield Path(entry.path), entry.stat().st_size
+            yield entry.path, entry.stat().st_size
 
 
 def _s3(
