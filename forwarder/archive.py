@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,12 +61,6 @@ def decode(data: bytes, where: str) -> dict[str, Any]:
     return document
 
 
-@dataclass(frozen=True)
-class StoredObject:
-    key: str
-    size: int
-
-
 class ArchiveStore(Protocol):
     """Where documents live. ``location`` is what to tell a human (``s3://bucket/prefix``)."""
 
@@ -83,10 +75,6 @@ class ArchiveStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None:
         """Write durably or raise ``ArchiveError``."""
-        ...
-
-    def list(self, prefix: str, start_after: str = "") -> Iterator[StoredObject]:
-        """Objects under ``prefix`` in key order."""
         ...
 
 
@@ -124,20 +112,6 @@ class LocalArchive:
             partial.replace(path)  # atomic: a reader never sees half a document
         except OSError as exc:
             raise ArchiveError(f"{path}: cannot write ({exc.strerror})") from None
-
-    def list(self, prefix: str, start_after: str = "") -> Iterator[StoredObject]:
-        base = self.root.resolve()
-        top = base / prefix.rsplit("/", 1)[0] if "/" in prefix else base
-        if not top.is_dir():
-            return
-        keys = sorted(
-            str(path.relative_to(base))
-            for path in top.rglob("*")
-            if path.is_file() and not path.name.endswith(".partial")
-        )
-        for key in keys:
-            if key.startswith(prefix) and key > start_after:
-                yield StoredObject(key, (base / key).stat().st_size)
 
 
 class S3Archive:
@@ -177,20 +151,6 @@ class S3Archive:
         except BotoCoreError as exc:
             raise ArchiveError(f"s3://{self.bucket}/{key}: cannot write ({type(exc).__name__})") from None
 
-    def list(self, prefix: str, start_after: str = "") -> Iterator[StoredObject]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        arguments: dict[str, str] = {"Bucket": self.bucket, "Prefix": prefix}
-        if start_after:
-            arguments["StartAfter"] = start_after
-        try:
-            for page in paginator.paginate(**arguments):
-                for item in page.get("Contents", []):
-                    yield StoredObject(str(item["Key"]), int(item["Size"]))
-        except ClientError as exc:
-            raise ArchiveError(f"s3://{self.bucket}/{prefix}: cannot list ({_code(exc)})") from None
-        except BotoCoreError as exc:
-            raise ArchiveError(f"s3://{self.bucket}/{prefix}: cannot list ({type(exc).__name__})") from None
-
 
 class NoArchive:
     """``--archive none``: nothing is kept (a choice the user makes explicitly)."""
@@ -203,9 +163,6 @@ class NoArchive:
 
     def put(self, key: str, data: bytes) -> None:
         """Kept nowhere."""
-
-    def list(self, prefix: str, start_after: str = "") -> Iterator[StoredObject]:
-        return iter(())
 
 
 def _code(exc: ClientError) -> str:

@@ -28,7 +28,7 @@ from forwarder.errors import ConfigError, DeliveryError, ForwarderError
 from forwarder.observe import event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import aws_client, build_destination
+from forwarder.wiring import aws_client, build_destination, key_ref
 
 #: Retries stop this long before the Lambda times out, so the outcome can still be archived.
 SAFETY_MARGIN_SECONDS = 3.0
@@ -82,8 +82,8 @@ class Runtime:
     def destinations(self) -> Sequence[Destination]:
         built = []
         for name in self.settings.destinations:
-            ref = self.settings.datadog.key if name == "datadog" else self.settings.newrelic.key
-            fingerprint = self.resolver.resolve(ref) if (ref is not None and name != "stdout") else ""
+            # The resolved key tells whether it rotated (a missing key raises ConfigError here).
+            fingerprint = "" if name == "stdout" else self.resolver.resolve(key_ref(self.settings, name))
             cached = self._built.get(name)
             if cached is None or cached[0] != fingerprint:
                 if cached is not None:

@@ -21,26 +21,18 @@ from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETR
 from forwarder.errors import InvalidEvent
 from forwarder.model import StopRecord, severity_rank
 from forwarder.parse import iso, parse_event
-from forwarder.payloads import Replay
 from forwarder.redact import redact
 
 SKIPPED = "skipped"
-ReplayFor = Callable[[StopRecord, str], Replay | None]
 
 
 def deliver(
-    records: Sequence[StopRecord],
-    destinations: Sequence[Destination],
-    deadline: float,
-    replay_for: ReplayFor | None = None,
+    records: Sequence[StopRecord], destinations: Sequence[Destination], deadline: float
 ) -> list[dict[str, Outcome]]:
     """Send ``records`` to each destination; for each record, its outcome per destination name."""
     results: list[dict[str, Outcome]] = [{} for _ in records]
     for destination in destinations:
-        items: list[dict[str, Any]] = [
-            destination.build(record, replay_for(record, destination.name) if replay_for else None)
-            for record in records
-        ]
+        items: list[dict[str, Any]] = [destination.build(record) for record in records]
         for result, outcome in zip(results, destination.deliver(items, deadline), strict=True):
             result[destination.name] = outcome
     return results

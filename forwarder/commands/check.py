@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from forwarder.commands.common import EXIT_FAILED, EXIT_OK, settings_from_env
-from forwarder.commands.send import destinations_for
+from forwarder.commands.common import EXIT_FAILED, EXIT_OK, destinations_for, settings_from_env
 from forwarder.errors import ConfigError
 from forwarder.secrets import KeyResolver
 from forwarder.wiring import aws_client, build_destination, key_ref

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TextIO, TypeVar
 
-from forwarder.config import Settings
+from forwarder.config import Settings, parse_destinations
 from forwarder.errors import ForwarderError, InputError, InvalidEvent
 from forwarder.inputs import Item, iter_items, read_paths
 from forwarder.model import StopRecord
@@ -62,6 +63,11 @@ def records_from(paths: Iterable[str], problems: Problems) -> Iterator[tuple[Ite
             yield item, parse_event(item.value)
         except InvalidEvent as exc:
             problems.report(item.where, exc)
+
+
+def destinations_for(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """``--to`` when given, else the configured destinations (what send, replay and check share)."""
+    return parse_destinations(args.to, "--to") if args.to else settings.destinations
 
 
 def settings_from_env() -> Settings:

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from forwarder.classify import CATEGORIES
-from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, settings_from_env
-from forwarder.commands.send import destinations_for
+from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, destinations_for, settings_from_env
 from forwarder.errors import ConfigError, ForwarderError
 from forwarder.model import SEVERITIES, StopRecord
 from forwarder.replay import Checkpoint, Replayer, Selection, Stats

@@ -10,8 +10,16 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from forwarder.archive import open_archive
-from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, chunks, items_from, settings_from_env
-from forwarder.config import Settings, parse_destinations
+from forwarder.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Problems,
+    chunks,
+    destinations_for,
+    items_from,
+    settings_from_env,
+)
+from forwarder.config import Settings
 from forwarder.destinations.base import DELIVERED, Destination, deadline_in
 from forwarder.destinations.datadog import DatadogDestination
 from forwarder.destinations.newrelic import NewRelicDestination
@@ -43,10 +51,6 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for all retries (default 120)")
     parser.set_defaults(run=run)
-
-
-def destinations_for(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
-    return parse_destinations(args.to, "--to") if args.to else settings.destinations
 
 
 def archive_location(args: argparse.Namespace, settings: Settings) -> str:

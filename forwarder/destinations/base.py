@@ -40,10 +40,6 @@ class Outcome:
     http_status: int | None = None
     error: str | None = None
 
-    @property
-    def delivered(self) -> bool:
-        return self.status == DELIVERED
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
