@@ -22,6 +22,9 @@ class InvalidEvent(ForwarderError):
         self.detail = message
         super().__init__(f"{path}: {message}" if path else message)
 
+    def __reduce__(self) -> tuple[type[InvalidEvent], tuple[str, str | None]]:
+        return type(self), (self.detail, self.path)  # replay's worker processes send these back
+
 
 class NotTaskEvent(InvalidEvent):
     """Valid JSON, but not an ECS Task State Change (another source or detail-type)."""
@@ -44,6 +47,9 @@ class InputError(ForwarderError):
         self.detail = message
         where = f"{source} at offset {offset}" if offset is not None else source
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, int | None]]:
+        return type(self), (self.detail, self.source, self.offset)
 
 
 class ConfigError(ForwarderError):

@@ -20,9 +20,9 @@ from forwarder.errors import ForwarderError
 
 #: Imported by the handler but provided by the Lambda runtime.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
-#: Imported when installed, not needed: orjson (a compiled accelerator; the standard library serves)
-#: and httpx's optional command-line extras.
-OPTIONAL = frozenset({"orjson", "click", "pygments", "rich"})
+#: Imported when installed, not needed: orjson and isal (compiled accelerators; the standard
+#: library's json and zlib serve) and httpx's optional command-line extras.
+OPTIONAL = frozenset({"orjson", "isal", "click", "pygments", "rich"})
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _SKIP_DIRS = frozenset({"__pycache__", "tests", "test"})
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)

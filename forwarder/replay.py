@@ -1,84 +1,59 @@
 """Replay archives to the vendors: read, filter, deduplicate, batch, send — streaming.
 
-Objects are read one at a time and their stop records queued per destination; a full batch becomes
-a job for a bounded pool of sender threads (each with its own destinations), so memory stays flat
-however large the archive. An object is checkpointed once every record read from it was delivered.
+Three stages, each bounded, so memory stays flat however large the archive:
+
+1. fetch: a local file is read where it is digested; S3 objects are fetched ``FETCHERS`` at a
+   time ahead of use (each GET is a round trip, and this tool's own archive holds one event per
+   object).
+2. digest (``forwarder.digest``): each object's events are parsed, filtered and encoded for every
+   destination. This is where the CPU goes, so once a run proves large (``PARALLEL_AFTER``
+   objects) it moves to worker processes, one per core; small runs never pay for starting them.
+3. send: this process takes the digests in order, deduplicates by event id, fills a batch per
+   destination and hands each full batch to a bounded pool of sender threads (gzip and HTTP
+   release the GIL).
+
+An object is checkpointed once every record read from it was delivered.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from forwarder.archive import REJECTED_SCHEMA, SCHEMA
 from forwarder.destinations.base import DELIVERED, Destination
-from forwarder.errors import ForwarderError, InputError, InvalidEvent
-from forwarder.inputs import iter_items
-from forwarder.model import StopRecord, severity_rank
-from forwarder.parse import parse_event
-from forwarder.payloads import Replay, record_timestamp_ms
-from forwarder.sources import SourceObject, Window
+from forwarder.digest import (
+    Digest,
+    Plan,
+    Selection,
+    TimestampPolicy,
+    digest,
+    digest_chunk,
+    replay_mark,
+    start_worker,
+)
+from forwarder.errors import ForwarderError, InputError
+from forwarder.inputs import read_file
+from forwarder.model import StopRecord
+from forwarder.sources import SourceObject
 
-TimestampPolicy = Literal["original", "now", "auto"]
+__all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "TimestampPolicy", "replay_mark"]
+
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
-HOUR_MS = 3_600_000
-#: How old a log each destination still indexes (Datadog 18 h, New Relic 48 h), and how far ahead.
-WINDOW_MS = {"datadog": 18 * HOUR_MS, "newrelic": 48 * HOUR_MS}
-FUTURE_MS = {"datadog": 2 * HOUR_MS}
-#: ``auto`` switches to "now" this long before the window closes: the log must still be inside it
-#: when the vendor reads it.
-MARGIN_MS = 5 * 60_000
-
-
-def replay_mark(record: StopRecord, destination: str, policy: TimestampPolicy, now_ms: int) -> Replay:
-    """The timestamp a replayed record is sent with; the original is always kept."""
-    original = record_timestamp_ms(record)
-    if original is None or policy == "now":
-        return Replay(now_ms, original)
-    if policy == "original":
-        return Replay(original, original)
-    window = WINDOW_MS.get(destination)
-    too_old = window is not None and now_ms - original > window - MARGIN_MS
-    future = FUTURE_MS.get(destination)
-    too_new = future is not None and original - now_ms > future - MARGIN_MS
-    return Replay(now_ms if too_old or too_new else original, original)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which records are replayed (all given sets must match; empty sets match everything)."""
-
-    window: Window = field(default_factory=Window)
-    clusters: frozenset[str] = frozenset()
-    services: frozenset[str] = frozenset()
-    families: frozenset[str] = frozenset()
-    categories: frozenset[str] = frozenset()
-    min_severity: str = "info"
-
-    def keeps(self, record: StopRecord) -> bool:
-        bounded = self.window.since is not None or self.window.until is not None
-        moment = datetime.fromisoformat(record.time) if bounded and record.time else None
-        if moment is not None and self.window.since is not None and moment < self.window.since:
-            return False
-        if moment is not None and self.window.until is not None and moment > self.window.until:
-            return False
-        return (
-            (not self.clusters or record.cluster in self.clusters)
-            and (not self.services or record.service in self.services)
-            and (not self.families or record.family in self.families)
-            and (not self.categories or record.category in self.categories)
-            and severity_rank(record.severity) >= severity_rank(self.min_severity)
-        )
+FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large)
+PARALLEL_AFTER = 500  # objects digested here before worker processes take over
+CHUNK_OBJECTS = 64  # objects per worker task ...
+CHUNK_BYTES = 1_000_000  # ... or this many bytes of them, whichever comes first
 
 
 @dataclass
@@ -156,6 +131,32 @@ class _Object:
     failed: bool = False
 
 
+class _Queue:
+    """Records waiting for one destination, as (object, encoded logs) segments."""
+
+    def __init__(self) -> None:
+        self.segments: deque[tuple[_Object, list[bytes]]] = deque()
+        self.count = 0
+
+    def add(self, owner: _Object, lines: list[bytes]) -> None:
+        self.segments.append((owner, lines))
+        self.count += len(lines)
+
+    def take(self, limit: int) -> list[tuple[_Object, list[bytes]]]:
+        """Up to ``limit`` records from the front, a segment split where the limit falls."""
+        taken: list[tuple[_Object, list[bytes]]] = []
+        room = limit
+        while self.segments and room:
+            owner, lines = self.segments.popleft()
+            if len(lines) > room:
+                self.segments.appendleft((owner, lines[room:]))
+                lines = lines[:room]
+            taken.append((owner, lines))
+            room -= len(lines)
+        self.count -= limit - room
+        return taken
+
+
 class SeenIds:
     """Event ids seen in this run, for dedup: 8 bytes each (a 64-bit hash in sorted arrays), so a
     million events cost ~8 MB instead of ~100 MB of strings. New ids wait in a small set, are merged
@@ -191,37 +192,6 @@ def _has(values: array[int], fingerprint: int) -> bool:
     return at < len(values) and values[at] == fingerprint
 
 
-def entries(data: bytes, name: str) -> Iterator[tuple[StopRecord, dict[str, Any] | None] | ForwarderError]:
-    """Stop records in one object (and the archive's delivery record when there is one)."""
-    for item in iter_items(data, name):
-        if isinstance(item, InputError):
-            yield item
-            continue
-        value = item.value
-        schema = value.get("schema") if isinstance(value, dict) else None
-        if schema == REJECTED_SCHEMA:
-            continue
-        try:
-            if schema == SCHEMA:
-                deliveries = value.get("deliveries")
-                yield _archived_record(value), deliveries if isinstance(deliveries, dict) else {}
-            else:
-                yield parse_event(value), None
-        except InvalidEvent as exc:
-            yield InvalidEvent(f"{item.where}: {exc}")
-
-
-def _archived_record(document: dict[str, Any]) -> StopRecord:
-    """The record as it was archived (and sent) — no re-parse; the raw event if the record is unusable."""
-    record = document.get("record")
-    if isinstance(record, dict):
-        try:
-            return StopRecord.from_dict(record)
-        except (KeyError, TypeError, AttributeError):
-            pass
-    return parse_event(document.get("event"))
-
-
 class Replayer:
     def __init__(
         self,
@@ -232,6 +202,8 @@ class Replayer:
         timestamp: TimestampPolicy = "auto",
         only_undelivered: bool = False,
         concurrency: int = 4,
+        workers: int = 0,
+        parallel_after: int | None = None,  # default PARALLEL_AFTER
         max_rps: float | None = None,
         timeout: float = 300.0,
         checkpoint: Checkpoint | None = None,
@@ -248,6 +220,8 @@ class Replayer:
         self.timestamp = timestamp
         self.only_undelivered = only_undelivered
         self.concurrency = max(1, concurrency)
+        self.workers = 0 if dry_run is not None else max(0, workers)  # a dry run shows records: here
+        self.parallel_after = PARALLEL_AFTER if parallel_after is None else parallel_after
         self.limiter = RateLimiter(max_rps)
         self.timeout = timeout
         self.checkpoint = checkpoint
@@ -272,51 +246,32 @@ class Replayer:
                 self._built.append(cache[name])
         return cache[name]
 
-    def _job(self, name: str, batch: list[tuple[StopRecord, _Object]]) -> None:
+    def _job(self, name: str, segments: list[tuple[_Object, list[bytes]]]) -> None:
         self.limiter.wait()
         destination = self._destination(name)
-        now_ms = self.now_ms()
-        items = [
-            destination.build(record, replay_mark(record, name, self.timestamp, now_ms))
-            for record, _ in batch
-        ]
-        outcomes = destination.deliver(items, time.monotonic() + self.timeout)
+        parts = list(chain.from_iterable(lines for _, lines in segments))
+        outcomes = destination.deliver_parts(parts, time.monotonic() + self.timeout)
         with self._lock:
-            for (_, owner), outcome in zip(batch, outcomes, strict=True):
-                if outcome.status == DELIVERED:
-                    self.stats.sent[name] += 1
-                else:
-                    self.stats.failed[name] += 1
-                    self.stats.errors[(name, f"{outcome.status}: {outcome.error}")] += 1
+            at = 0
+            for owner, lines in segments:
+                mine = outcomes[at : at + len(lines)]
+                at += len(lines)
+                failed = [outcome for outcome in mine if outcome.status != DELIVERED]
+                self.stats.sent[name] += len(mine) - len(failed)
+                if failed:
+                    self.stats.failed[name] += len(failed)
+                    self.stats.errors.update((name, f"{o.status}: {o.error}") for o in failed)
                     owner.failed = True
-                owner.pending -= 1
+                owner.pending -= len(lines)
                 self._finish_if_done(owner)
 
     def _finish_if_done(self, owner: _Object) -> None:
         if owner.read and owner.pending == 0 and not owner.failed and self.checkpoint is not None:
             self.checkpoint.mark(owner.name)
 
-    # --- reading (the calling thread) ------------------------------------------------------------
-    def _wanted(self, record: StopRecord, deliveries: dict[str, Any] | None) -> tuple[str, ...]:
-        """Destinations this record goes to; empty when filtered, seen, or already delivered."""
-        if not self.selection.keeps(record):
-            return ()
-        if self.only_undelivered:
-            if deliveries is None:  # no delivery record to go by (e.g. a Firehose backup): not ours to resend
-                return ()
-            wanted = tuple(n for n in self.names if deliveries.get(n, {}).get("status") != DELIVERED)
-            if not wanted:
-                self.stats.already_delivered += 1
-                return ()
-        else:
-            wanted = self.names
-        if not self._seen.add(record.event_id):
-            self.stats.duplicates += 1
-            return ()
-        return wanted
-
+    # --- the calling thread ----------------------------------------------------------------------
     def run(self, objects: Iterable[SourceObject | InputError]) -> Stats:
-        queues: dict[str, list[tuple[StopRecord, _Object]]] = {name: [] for name in self.names}
+        queues = {name: _Queue() for name in self.names}
         slots = threading.BoundedSemaphore(self.concurrency)  # jobs queued or running: bounded memory
         futures: list[Future[None]] = []
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="replay")
@@ -325,29 +280,37 @@ class Replayer:
             slots.release()
 
         def submit(name: str) -> None:
-            batch, queues[name] = queues[name], []
+            batch = queues[name].take(self.batch)
             slots.acquire()
             future = executor.submit(self._job, name, batch)
             future.add_done_callback(release)
             futures.append(future)
+            futures[:] = [f for f in futures if not f.done() or f.exception() is not None]
 
         try:
-            for source in objects:
-                if isinstance(source, InputError):
-                    self.report(source.source, source)
-                    continue
-                if self.checkpoint is not None and source.name in self.checkpoint.done:
-                    self.stats.objects_skipped += 1
-                    continue
+            plan = Plan(
+                self.names,
+                () if self.dry_run else tuple(self._destination(name).encoder() for name in self.names),
+                self.selection,
+                self.timestamp,
+                self.only_undelivered,
+                keep_records=self.dry_run is not None,
+            )
+            for source, result in self._digests(self._fetch(self._pending(objects)), plan):
                 owner = _Object(source.name)
-                self._read(source, owner, queues, submit)
+                if isinstance(result, InputError):
+                    self.stats.invalid += 1
+                    self.report(source.name, result)
+                    owner.failed = True
+                else:
+                    self._take(result, owner, queues, submit)
                 with self._lock:
                     owner.read = True
                     self.stats.objects += 1
                     self._finish_if_done(owner)
                 self.progress(self.stats)
             for name in self.names:
-                if queues[name]:
+                while queues[name].count:
                     submit(name)
             for future in futures:
                 future.result()  # wait, and re-raise a sender's unexpected error
@@ -358,37 +321,147 @@ class Replayer:
         self.progress(self.stats)
         return self.stats
 
-    def _read(
-        self,
-        source: SourceObject,
-        owner: _Object,
-        queues: dict[str, list[tuple[StopRecord, _Object]]],
-        submit: Callable[[str], None],
+    def _take(
+        self, result: Digest, owner: _Object, queues: dict[str, _Queue], submit: Callable[[str], None]
     ) -> None:
-        try:
-            data = source.read()
-        except InputError as exc:
-            self.report(source.name, exc)
-            owner.failed = True
+        """Count a digest, drop the events already seen, queue the rest for their destinations."""
+        stats = self.stats
+        stats.read += result.read
+        stats.already_delivered += result.already_delivered
+        owner.failed = result.unreadable
+        for error in result.errors:
+            stats.invalid += 1
+            self.report(result.name, error)
+        seen = self._seen.add
+        fresh = [index for index, event_id in enumerate(result.ids) if seen(event_id)]
+        stats.duplicates += len(result.ids) - len(fresh)
+        stats.matched += len(fresh)
+        if self.dry_run is not None:
+            for index in fresh:
+                self.dry_run(*result.records[index])
             return
-        for entry in entries(data, source.name):
-            if isinstance(entry, ForwarderError):
-                self.stats.invalid += 1
-                owner.failed = isinstance(entry, InputError) or owner.failed
-                self.report(source.name, entry)
+        everything = len(fresh) == len(result.ids)
+        columns = []
+        for name, column in zip(self.names, result.lines, strict=True):
+            lines = column if everything else [column[index] for index in fresh]
+            if self.only_undelivered and None in lines:  # not every record goes everywhere
+                lines = [line for line in lines if line is not None]
+            if lines:
+                columns.append((name, lines))
+        with self._lock:  # before any of them is queued: a sender may finish one at once
+            owner.pending += sum(len(lines) for _, lines in columns)
+        for name, lines in columns:
+            queue = queues[name]
+            queue.add(owner, lines)  # type: ignore[arg-type]  # no None left
+            while queue.count >= self.batch:
+                submit(name)
+
+    def _pending(self, objects: Iterable[SourceObject | InputError]) -> Iterator[SourceObject]:
+        """The objects to read: listing errors reported, checkpointed objects skipped."""
+        for source in objects:
+            if isinstance(source, InputError):
+                self.report(source.source, source)
+            elif self.checkpoint is not None and source.name in self.checkpoint.done:
+                self.stats.objects_skipped += 1
+            else:
+                yield source
+
+    def _fetch(
+        self, sources: Iterator[SourceObject]
+    ) -> Iterator[tuple[SourceObject, bytes | str | InputError]]:
+        """Each object with its bytes (or, for a local file, its path: it is read where it is
+        digested), or why it could not be read; in order, with up to ``FETCHERS`` GETs ahead."""
+        window: deque[tuple[SourceObject, Future[bytes] | str]] = deque()
+        pool: ThreadPoolExecutor | None = None
+        try:
+            for source in sources:
+                if source.path is not None:
+                    window.append((source, source.path))
+                else:
+                    pool = pool or ThreadPoolExecutor(FETCHERS, thread_name_prefix="fetch")
+                    window.append((source, pool.submit(source.read)))
+                while window and (len(window) > FETCHERS or isinstance(window[0][1], str)):
+                    yield _fetched(*window.popleft())
+            while window:
+                yield _fetched(*window.popleft())
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _digests(
+        self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
+    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
+        """Each object digested, in order: here for the first ``parallel_after`` objects, then (when
+        ``workers``) in worker processes."""
+        for count, (source, data) in enumerate(fetched):
+            if self.workers and count >= self.parallel_after:
+                yield from self._digests_in_workers(chain([(source, data)], fetched), plan)
+                return
+            if isinstance(data, InputError):
+                yield source, data
                 continue
-            record, deliveries = entry
-            self.stats.read += 1
-            wanted = self._wanted(record, deliveries)
-            if not wanted:
+            try:
+                raw = read_file(data) if isinstance(data, str) else data
+            except InputError as exc:
+                yield source, exc
                 continue
-            self.stats.matched += 1
-            if self.dry_run is not None:
-                self.dry_run(record, wanted)
-                continue
-            for name in wanted:
-                with self._lock:
-                    owner.pending += 1
-                queues[name].append((record, owner))
-                if len(queues[name]) >= self.batch:
-                    submit(name)
+            yield source, digest(plan, source.name, raw, self.now_ms())
+
+    def _digests_in_workers(
+        self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
+    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
+        # spawn, not fork: sender and fetch threads are running, and a forked child would inherit
+        # whatever locks they hold. A worker imports only forwarder.digest and what it needs.
+        pool = ProcessPoolExecutor(
+            self.workers, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(plan,)
+        )
+        window: deque[tuple[list[tuple[SourceObject, bytes | str | InputError]], Future[Any]]] = deque()
+        try:
+            for chunk in _chunks(fetched):
+                work = [(source.name, data) for source, data in chunk if not isinstance(data, InputError)]
+                window.append((chunk, pool.submit(digest_chunk, work, self.now_ms())))
+                while len(window) > 2 * self.workers:  # enough queued to keep every worker busy
+                    yield from _collected(*window.popleft())
+            while window:
+                yield from _collected(*window.popleft())
+        except BrokenProcessPool:
+            raise ForwarderError(
+                "a replay worker process stopped unexpectedly; objects not yet checkpointed are resent "
+                "by a re-run with --checkpoint (add --workers 0 to digest in one process)"
+            ) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fetched(
+    source: SourceObject, pending: Future[bytes] | str
+) -> tuple[SourceObject, bytes | str | InputError]:
+    if isinstance(pending, str):
+        return source, pending
+    try:
+        return source, pending.result()
+    except InputError as exc:
+        return source, exc
+
+
+def _chunks(
+    fetched: Iterator[tuple[SourceObject, bytes | str | InputError]],
+) -> Iterator[list[tuple[SourceObject, bytes | str | InputError]]]:
+    chunk: list[tuple[SourceObject, bytes | str | InputError]] = []
+    size = 0
+    for source, data in fetched:
+        chunk.append((source, data))
+        size += len(data) if isinstance(data, bytes) else source.size
+        if len(chunk) >= CHUNK_OBJECTS or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _collected(
+    chunk: list[tuple[SourceObject, bytes | str | InputError]], future: Future[list[Digest | InputError]]
+) -> Iterator[tuple[SourceObject, Digest | InputError]]:
+    results = iter(future.result())
+    for source, data in chunk:
+        yield source, data if isinstance(data, InputError) else next(results)

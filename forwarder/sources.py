@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.errors import InputError
+from forwarder.inputs import read_file
 
 _HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 # Firehose names the hour by arrival and events arrive a little late: look one hour either side.
@@ -28,11 +29,13 @@ MAX_HOURS_LISTED = 24 * 400  # past this window, one full listing is cheaper tha
 
 @dataclass(frozen=True)
 class SourceObject:
-    """One object or file: ``name`` for humans and checkpoints, ``read`` to fetch its bytes."""
+    """One object or file: ``name`` for humans and checkpoints, ``read`` to fetch its bytes;
+    ``path`` when it is a local file (a worker process can read it itself)."""
 
     name: str
     size: int
     read: Callable[[], bytes]
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,18 +92,13 @@ def _local(source: str, window: Window) -> Iterator[SourceObject | InputError]:
         yield InputError("no such file or directory", source)
         return
     if root.is_file():
-        yield SourceObject(str(root), root.stat().st_size, root.read_bytes)
+        yield SourceObject(str(root), root.stat().st_size, partial(read_file, str(root)), str(root))
         return
     base = len(os.path.join(str(root), ""))
     for path, size in _walk(str(root)):  # plain strings: pathlib cost ~10 us an object here
         relative = path[base:].replace(os.sep, "/")
         if not _skip(relative) and window.keeps_hour(relative):
-            yield SourceObject(path, size, partial(_read_file, path))
-
-
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+            yield SourceObject(path, size, partial(read_file, path), path)
 
 
 def _walk(folder: str) -> Iterator[tuple[str, int]]:

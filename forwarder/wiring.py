@@ -27,7 +27,13 @@ def aws_client(service: str) -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
     # Short timeouts and few retries: the Lambda's deadline, not boto3's defaults, bounds the work.
-    config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+    # 32 connections: replay fetches that many S3 objects at once (replay.FETCHERS).
+    config = Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=32,
+    )
     return boto3.client(service, config=config)  # type: ignore[call-overload]  # boto3 checks the name
 
 

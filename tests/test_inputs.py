@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 from forwarder.errors import InputError
 from forwarder.inputs import Item, iter_items
 from tests.events import make_event
@@ -32,12 +34,12 @@ def test_single_array_lines_and_concatenated() -> None:
         assert not _errors(data)
 
 
-def test_items_carry_index_offset_and_raw_text() -> None:
+def test_items_carry_index_and_offset() -> None:
     firehose = "".join(json.dumps(e) for e in EVENTS)
     items = [i for i in iter_items(firehose.encode(), "obj") if isinstance(i, Item)]
     assert [i.index for i in items] == [1, 2, 3]
     assert items[1].offset == len(json.dumps(EVENTS[0]))
-    assert json.loads(items[2].raw) == EVENTS[2]
+    assert firehose[items[2].offset :].startswith('{"version"') and items[2].value == EVENTS[2]
     assert items[2].where == f"obj item 3 (offset {items[2].offset})"
 
 
@@ -75,3 +77,17 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 
 def test_utf8_bom_is_accepted() -> None:
     assert _values(b"\xef\xbb\xbf" + json.dumps(EVENTS[0]).encode()) == EVENTS[:1]
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["9999999999999999999", "18446744073709551615", "18446744073709551616", "123456789012345678901234",
+     "-9223372036854775808", "-9223372036854775809", "-99999999999999999999", "1e400"],
+)  # fmt: skip
+def test_integers_at_the_64_bit_edges_read_exactly(literal: str) -> None:
+    """orjson reads integers beyond 64 bits as floats: whichever reader runs, the value is exact."""
+    for shape in ('{{"exitCode": {}}}', '{{"a":[1, {}]}}', '{{"a":-1}}{{"b": {}}}', '{{"s":"ecs-svc/{}", "n": 1}}'):
+        text = shape.format(literal)
+        values = [i.value for i in iter_items(text.encode(), "t") if isinstance(i, Item)]
+        expected = [json.loads(part) for part in text.replace("}{", "}\n{").splitlines()]
+        assert values == expected and repr(values) == repr(expected), text

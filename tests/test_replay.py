@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from forwarder.cli import main
+from forwarder.digest import HOUR_MS, MARGIN_MS
 from forwarder.parse import parse_event
 from forwarder.payloads import record_timestamp_ms
-from forwarder.replay import HOUR_MS, MARGIN_MS, Checkpoint, Replayer, Selection, replay_mark
+from forwarder.replay import Checkpoint, Replayer, Selection, replay_mark
 from forwarder.sources import Window, list_sources
 from tests.aws import MotoServer
 from tests.events import container, make_event
@@ -199,11 +200,14 @@ class _Collect:
     def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
         return {"id": record.event_id, "ts": replay.timestamp_ms if replay else None}
 
-    def deliver(self, items: Any, deadline: float) -> list[Any]:
+    def encoder(self) -> Any:
+        return lambda record, replay: json.dumps(self.build(record, replay)).encode()
+
+    def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
         from forwarder.destinations.base import DELIVERED, Outcome
 
-        self.sink.extend(item["id"] for item in items)
-        return [Outcome(self.name, DELIVERED, 1)] * len(items)
+        self.sink.extend(json.loads(part)["id"] for part in parts)
+        return [Outcome(self.name, DELIVERED, 1)] * len(parts)
 
     def close(self) -> None:
         pass
@@ -349,3 +353,51 @@ def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
         list_sources([str(tmp_path)], Window(), lambda s: None)
     )
     assert sent[0].startswith("No known stop reason")  # re-parsed from the raw event (an unknown stop)
+
+
+@pytest.mark.parametrize("only_undelivered", [False, True])
+def test_worker_processes_send_what_one_process_sends(
+    vendors: Any, tmp_path: Path, env: pytest.MonkeyPatch, only_undelivered: bool
+) -> None:
+    """Parsing in worker processes (large runs) changes nothing: the same logs, summary and errors."""
+    import forwarder.replay
+
+    dd, nr = vendors
+    fixtures = Path(__file__).parent.parent / "fixtures" / "events"
+    archive = tmp_path / "archive"
+    nr.valid_keys = {"rejected-for-now"}  # the archive records New Relic as failed, Datadog as delivered
+    assert run("send", "--archive", str(archive), str(fixtures))[0] == 1
+    nr.valid_keys = {NR_KEY}
+    events = stopped_events()
+    backups = tmp_path / "firehose" / "2026" / "11" / "28" / "10"
+    backups.mkdir(parents=True)
+    for index in range(0, len(events), 7):  # Firehose copies of the same events: duplicates to skip
+        (backups / f"part-{index:03d}.gz").write_bytes(firehose_object(events[index : index + 7]))
+    (backups / "broken.gz").write_bytes(gzip.compress(firehose_object(events[:3], compress=False))[:-30])
+    (backups / "not-json").write_bytes(b'{"id": "half a document"')
+    (backups / "other.json").write_text(json.dumps({**events[0], "id": "other", "source": "aws.ec2"}))
+    options = ["--only-undelivered"] if only_undelivered else []
+    results = []
+    for workers in ("0", "2"):
+        env.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers
+        dd.reset()
+        nr.reset()
+        checkpoint = tmp_path / f"checkpoint-{workers}"
+        code, out, err = run("replay", "--json", "--workers", workers, "--checkpoint", str(checkpoint), *options,
+                             str(archive), str(backups.parents[3]))  # fmt: skip
+        finished = sorted(checkpoint.read_text().splitlines())
+        summary = json.loads(out)
+        del summary["elapsed_seconds"]
+        errors = sorted(line for line in err.splitlines() if line.startswith("error:"))
+        dd_ids = sorted(log["ecs_stop"]["event_id"] for log in dd.accepted)
+        nr_ids = sorted(log["event_id"] for log in nr.accepted)
+        results.append((code, summary, errors, dd_ids, nr_ids, finished))
+    assert results[0] == results[1]
+    code, summary, errors, dd_ids, nr_ids, finished = results[1]
+    assert len(finished) == summary["objects"] - 2  # all but the unreadable ones: a re-run retries those
+    assert not any(name.endswith(("broken.gz", "not-json")) for name in finished)
+    ids = sorted(e["id"] for e in events)
+    assert code == 1 and len(errors) == 3  # broken.gz, not-json and the EC2 event, each reported once
+    # Every Firehose copy is a duplicate (and whatever could be read from broken.gz)
+    assert nr_ids == ids and (summary["duplicates_skipped"] >= len(events)) != only_undelivered
+    assert dd_ids == ([] if only_undelivered else ids)

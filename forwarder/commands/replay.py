@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,12 @@ def add_parser(commands: Any) -> None:
         help="auto: 'now' for events older than the vendor keeps (Datadog 18 h, New Relic 48 h)",
     )
     parser.add_argument("--concurrency", type=int, default=4, help="parallel senders (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that parse and encode once a run is large (default: one per CPU; 0: this one)",
+    )
     parser.add_argument("--max-rps", type=float, help="at most this many requests per second")
     parser.add_argument("--checkpoint", help="file of finished objects; a re-run skips them")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds of retries per batch")
@@ -125,6 +132,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ConfigError(f"--since/--until: {exc}") from None
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    if args.workers < 0:
+        raise ConfigError("--workers must be 0 or more")
     selection = Selection(window, frozenset(args.cluster), frozenset(args.service), frozenset(args.family),
                           frozenset(args.category), args.min_severity)  # fmt: skip
     resolver = KeyResolver(aws_client)
@@ -149,6 +158,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timestamp=args.timestamp,
         only_undelivered=args.only_undelivered,
         concurrency=args.concurrency,
+        workers=args.workers,
         max_rps=args.max_rps,
         timeout=args.timeout,
         checkpoint=Checkpoint(args.checkpoint) if args.checkpoint else None,

@@ -19,9 +19,10 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from forwarder import fastjson
 from forwarder.errors import DeliveryError
 from forwarder.model import StopRecord
-from forwarder.payloads import Replay, encode, fit
+from forwarder.payloads import Encoder, Replay, encode, encode_within, fit
 from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
 
 Status = Literal["delivered", "failed-retryable", "failed-permanent"]
@@ -74,8 +75,16 @@ class Destination(Protocol):
         """The log item this destination sends for ``record`` (pure)."""
         ...
 
+    def encoder(self) -> Encoder:
+        """``build`` and encode in one step, as a plain value (picklable: replay's workers use it)."""
+        ...
+
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
         """Send ``items``; one outcome per item, in order. Never raises for a vendor's answer."""
+        ...
+
+    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        """``deliver`` for items already encoded (by ``encoder()``)."""
         ...
 
     def close(self) -> None: ...
@@ -107,6 +116,9 @@ class HttpDestination(ABC):
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]: ...
 
     @abstractmethod
+    def encoder(self) -> Encoder: ...
+
+    @abstractmethod
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
         """Indices of encoded items grouped into requests within the vendor's limits, each with its
         gzipped request body."""
@@ -118,27 +130,22 @@ class HttpDestination(ABC):
     def close(self) -> None:
         self._client.close()
 
-    def _encode(self, item: dict[str, Any]) -> bytes:
-        encoded = encode(item)
-        if self.max_item_bytes is not None and len(encoded) > self.max_item_bytes:
-            encoded = encode(fit(item, self.max_item_bytes))
-        return encoded
-
     def requests(self, items: Sequence[dict[str, Any]]) -> tuple[list[bytes], list[tuple[list[int], bytes]]]:
         """(encoded items, [(indices, gzipped body)]) exactly as ``deliver`` would send them."""
-        parts = [self._encode(item) for item in items]
+        parts = [encode_within(item, self.max_item_bytes) for item in items]
         return parts, list(self._batches(parts))
 
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
-        parts, batches = self.requests(items)
-        outcomes: list[Outcome | None] = [None] * len(items)
-        for batch, body in batches:
-            self._send(items, parts, batch, body, deadline, outcomes, 0)
+        return self.deliver_parts([encode_within(item, self.max_item_bytes) for item in items], deadline)
+
+    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(parts)
+        for batch, body in self._batches(parts):
+            self._send(parts, batch, body, deadline, outcomes, 0)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _send(  # noqa: PLR0917 - recursive helper
         self,
-        items: Sequence[dict[str, Any]],
         parts: Sequence[bytes],
         batch: list[int],
         body: bytes,
@@ -153,13 +160,12 @@ class HttpDestination(ABC):
             if exc.status == 413 and len(batch) > 1:
                 for half in (batch[: len(batch) // 2], batch[len(batch) // 2 :]):
                     self._send(
-                        items, parts, half, self._body([parts[i] for i in half]), deadline, outcomes, attempts
+                        parts, half, self._body([parts[i] for i in half]), deadline, outcomes, attempts
                     )
                 return
-            if exc.status == 413 and (smaller := _half(items[batch[0]], len(parts[batch[0]]))) is not None:
+            if exc.status == 413 and (smaller := _half(parts[batch[0]])) is not None:
                 view: list[Outcome | None] = [None]
-                part = encode(smaller)
-                self._send([smaller], [part], [0], self._body([part]), deadline, view, attempts)
+                self._send([smaller], [0], self._body([smaller]), deadline, view, attempts)
                 outcomes[batch[0]] = view[0]
                 return
             failed = Outcome(
@@ -198,11 +204,11 @@ class HttpDestination(ABC):
         )
 
 
-def _half(item: dict[str, Any], size: int) -> dict[str, Any] | None:
-    """Half the size of an item the vendor called too large (longest strings cut and marked), or
-    None when there is nothing left to cut."""
-    smaller = fit(item, size // 2)
-    return smaller if len(encode(smaller)) < size else None
+def _half(part: bytes) -> bytes | None:
+    """An encoded item the vendor called too large at half its size (longest strings cut and
+    marked), or None when there is nothing left to cut."""
+    smaller = encode(fit(fastjson.loads(part), len(part) // 2))
+    return smaller if len(smaller) < len(part) else None
 
 
 def deadline_in(seconds: float) -> float:

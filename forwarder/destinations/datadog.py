@@ -18,6 +18,7 @@ from forwarder.destinations.base import CONNECT_TIMEOUT, HttpDestination, descri
 from forwarder.model import StopRecord
 from forwarder.payloads import (
     DD_MAX_LOG_BYTES,
+    DatadogEncoder,
     Replay,
     datadog_batches,
     datadog_log,
@@ -64,6 +65,9 @@ class DatadogDestination(HttpDestination):
 
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
         return datadog_log(record, source=self.source, tags=self.tags, replay=replay)
+
+    def encoder(self) -> DatadogEncoder:
+        return DatadogEncoder(self.source, self.tags)
 
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
         for batch in datadog_batches([len(part) for part in parts]):

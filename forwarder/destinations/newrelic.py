@@ -10,6 +10,7 @@ from forwarder.destinations.base import HttpDestination
 from forwarder.model import StopRecord
 from forwarder.payloads import (
     NR_MAX_BODY_BYTES,
+    NewRelicEncoder,
     Replay,
     encode,
     fit,
@@ -26,6 +27,9 @@ class NewRelicDestination(HttpDestination):
 
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
         return newrelic_log(record, replay=replay)
+
+    def encoder(self) -> NewRelicEncoder:
+        return NewRelicEncoder()
 
     def _body(self, parts: Sequence[bytes]) -> bytes:
         return newrelic_body(parts)

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from forwarder import fastjson
 from forwarder.destinations.base import DELIVERED, Outcome
 from forwarder.model import StopRecord
-from forwarder.payloads import Replay
+from forwarder.payloads import RecordEncoder, Replay, record_item
 
 
 class StdoutDestination:
@@ -19,17 +19,19 @@ class StdoutDestination:
         self.stream = stream
 
     def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
-        item = record.to_dict()
-        if replay is not None:
-            item["replayed"] = True
-            item["original_timestamp"] = replay.original_timestamp_ms
-        return item
+        return record_item(record, replay)
+
+    def encoder(self) -> RecordEncoder:
+        return RecordEncoder()
 
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
+        return self.deliver_parts([fastjson.dumps(item) for item in items], deadline)
+
+    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         stream = self.stream or sys.stdout
-        stream.write("".join(fastjson.dumps(item).decode() + "\n" for item in items))
+        stream.write("".join(part.decode() + "\n" for part in parts))
         stream.flush()
-        return [Outcome(self.name, DELIVERED, 1)] * len(items)
+        return [Outcome(self.name, DELIVERED, 1)] * len(parts)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,192 @@
+"""What replay does to one object: its events read, filtered, and encoded for each destination.
+
+Bytes in, a ``Digest`` out, and nothing shared: it runs in the replaying process or in a worker
+process (replay parses on every core). Dedup, batching and sending stay in the replaying process,
+which sees every digest in order. This module imports no AWS or HTTP library, so a worker starts
+quickly and small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from forwarder.archive import REJECTED_SCHEMA, SCHEMA
+from forwarder.errors import ForwarderError, InputError, InvalidEvent
+from forwarder.inputs import iter_items, read_file
+from forwarder.model import StopRecord, severity_rank
+from forwarder.parse import parse_event
+from forwarder.payloads import Encoder, Replay, record_timestamp_ms
+from forwarder.sources import Window
+
+DELIVERED = "delivered"  # an archived delivery status (``destinations.base.DELIVERED``)
+TimestampPolicy = Literal["original", "now", "auto"]
+HOUR_MS = 3_600_000
+#: How old a log each destination still indexes (Datadog 18 h, New Relic 48 h), and how far ahead.
+WINDOW_MS = {"datadog": 18 * HOUR_MS, "newrelic": 48 * HOUR_MS}
+FUTURE_MS = {"datadog": 2 * HOUR_MS}
+#: ``auto`` switches to "now" this long before the window closes: the log must still be inside it
+#: when the vendor reads it (a record is encoded seconds before it is sent, never minutes).
+MARGIN_MS = 5 * 60_000
+
+
+def replay_mark(record: StopRecord, destination: str, policy: TimestampPolicy, now_ms: int) -> Replay:
+    """The timestamp a replayed record is sent with; the original is always kept."""
+    original = record_timestamp_ms(record)
+    if original is None or policy == "now":
+        return Replay(now_ms, original)
+    if policy == "original":
+        return Replay(original, original)
+    window = WINDOW_MS.get(destination)
+    too_old = window is not None and now_ms - original > window - MARGIN_MS
+    future = FUTURE_MS.get(destination)
+    too_new = future is not None and original - now_ms > future - MARGIN_MS
+    return Replay(now_ms if too_old or too_new else original, original)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records are replayed (all given sets must match; empty sets match everything)."""
+
+    window: Window = field(default_factory=Window)
+    clusters: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+    families: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    min_severity: str = "info"
+
+    def keeps(self, record: StopRecord) -> bool:
+        bounded = self.window.since is not None or self.window.until is not None
+        moment = datetime.fromisoformat(record.time) if bounded and record.time else None
+        if moment is not None and self.window.since is not None and moment < self.window.since:
+            return False
+        if moment is not None and self.window.until is not None and moment > self.window.until:
+            return False
+        return (
+            (not self.clusters or record.cluster in self.clusters)
+            and (not self.services or record.service in self.services)
+            and (not self.families or record.family in self.families)
+            and (not self.categories or record.category in self.categories)
+            and severity_rank(record.severity) >= severity_rank(self.min_severity)
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a digest needs; plain values, pickled once to each worker process."""
+
+    names: tuple[str, ...]
+    encoders: tuple[Encoder, ...]  # one per name
+    selection: Selection = field(default_factory=Selection)
+    timestamp: TimestampPolicy = "auto"
+    only_undelivered: bool = False
+    keep_records: bool = False  # dry run: keep the records, encode nothing (``encoders`` may be empty)
+
+
+@dataclass
+class Digest:
+    """One object, digested: the records that passed the filters, in order, as columns (cheap to
+    pickle): their event ids, and for each destination of the plan one encoded log per record
+    (None where the record is not to go there)."""
+
+    name: str
+    read: int = 0
+    already_delivered: int = 0
+    unreadable: bool = False  # part of the object could not be read: it is not checkpointed
+    errors: list[ForwarderError] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    lines: tuple[list[bytes | None], ...] = ()
+    records: list[tuple[StopRecord, tuple[str, ...]]] = field(default_factory=list)  # dry run: with where to
+
+
+def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
+    names, keeps = plan.names, plan.selection.keeps
+    result = Digest(name, lines=() if plan.keep_records else tuple([] for _ in names))
+    ids = result.ids
+    columns = () if plan.keep_records else tuple(zip(names, plan.encoders, result.lines, strict=True))
+    for entry in entries(data, name):
+        if isinstance(entry, ForwarderError):
+            result.errors.append(entry)
+            result.unreadable = result.unreadable or isinstance(entry, InputError)
+            continue
+        record, deliveries = entry
+        result.read += 1
+        if not keeps(record):
+            continue
+        wanted = names
+        if plan.only_undelivered:
+            if deliveries is None:  # no delivery record to go by (a Firehose backup): not ours to resend
+                continue
+            wanted = tuple(n for n in names if _status(deliveries.get(n)) != DELIVERED)
+            if not wanted:
+                result.already_delivered += 1
+                continue
+        ids.append(record.event_id)
+        if plan.keep_records:
+            result.records.append((record, wanted))
+            continue
+        for destination, encoder, column in columns:
+            if destination in wanted:
+                column.append(encoder(record, replay_mark(record, destination, plan.timestamp, now_ms)))
+            else:
+                column.append(None)
+    return result
+
+
+def _status(delivery: Any) -> Any:
+    return delivery.get("status") if isinstance(delivery, dict) else None
+
+
+def entries(data: bytes, name: str) -> Iterator[tuple[StopRecord, dict[str, Any] | None] | ForwarderError]:
+    """Stop records in one object (and the archive's delivery record when there is one)."""
+    for item in iter_items(data, name):
+        if isinstance(item, InputError):
+            yield item
+            continue
+        value = item.value
+        schema = value.get("schema") if isinstance(value, dict) else None
+        if schema == REJECTED_SCHEMA:
+            continue
+        try:
+            if schema == SCHEMA:
+                deliveries = value.get("deliveries")
+                yield _archived_record(value), deliveries if isinstance(deliveries, dict) else {}
+            else:
+                yield parse_event(value), None
+        except InvalidEvent as exc:
+            yield InvalidEvent(f"{item.where}: {exc}")
+
+
+def _archived_record(document: dict[str, Any]) -> StopRecord:
+    """The record as it was archived (and sent) — no re-parse; the raw event if the record is unusable."""
+    record = document.get("record")
+    if isinstance(record, dict):
+        try:
+            return StopRecord.from_dict(record)
+        except (KeyError, TypeError, AttributeError):
+            pass
+    return parse_event(document.get("event"))
+
+
+# --- worker processes ---------------------------------------------------------------------------
+_plan: Plan | None = None
+
+
+def start_worker(plan: Plan) -> None:
+    """A worker process's initializer: the plan arrives once, not with every chunk."""
+    global _plan  # noqa: PLW0603 - one plan per worker process, set once
+    _plan = plan
+
+
+def digest_chunk(chunk: list[tuple[str, bytes | str]], now_ms: int) -> list[Digest | InputError]:
+    """Digest objects in a worker: (name, its bytes, or the path of a local file to read here)."""
+    assert _plan is not None, "start_worker was not run"
+    results: list[Digest | InputError] = []
+    for name, data in chunk:
+        try:
+            results.append(digest(_plan, name, read_file(data) if isinstance(data, str) else data, now_ms))
+        except InputError as exc:
+            results.append(exc)
+    return results
