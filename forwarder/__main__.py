@@ -4,4 +4,5 @@ import sys
 
 from forwarder.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # replay's worker processes import this module; they must not run it
+    sys.exit(main())

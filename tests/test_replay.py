@@ -355,11 +355,12 @@ def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     assert sent[0].startswith("No known stop reason")  # re-parsed from the raw event (an unknown stop)
 
 
-@pytest.mark.parametrize("only_undelivered", [False, True])
+@pytest.mark.parametrize(("only_undelivered", "where"), [(False, "folder"), (True, "folder"), (False, "s3")])
 def test_worker_processes_send_what_one_process_sends(
-    vendors: Any, tmp_path: Path, env: pytest.MonkeyPatch, only_undelivered: bool
+    vendors: Any, tmp_path: Path, only_undelivered: bool, where: str, request: pytest.FixtureRequest
 ) -> None:
-    """Parsing in worker processes (large runs) changes nothing: the same logs, summary and errors."""
+    """Parsing in worker processes (large runs) changes nothing: the same logs, summary and errors
+    (from folders, where workers read the files, and from S3, where objects are fetched for them)."""
     import forwarder.replay
 
     dd, nr = vendors
@@ -377,14 +378,22 @@ def test_worker_processes_send_what_one_process_sends(
     (backups / "not-json").write_bytes(b'{"id": "half a document"')
     (backups / "other.json").write_text(json.dumps({**events[0], "id": "other", "source": "aws.ec2"}))
     options = ["--only-undelivered"] if only_undelivered else []
+    sources = [str(archive), str(backups.parents[3])]
+    if where == "s3":
+        s3 = request.getfixturevalue("aws").client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for folder in map(Path, sources):
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                s3.put_object(Bucket=BUCKET, Key=f"{folder.name}/{path.relative_to(folder)}", Body=path.read_bytes())
+        sources = [f"s3://{BUCKET}/{Path(source).name}/" for source in sources]
     results = []
     for workers in ("0", "2"):
-        env.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers
+        request.getfixturevalue("monkeypatch").setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most go to workers
         dd.reset()
         nr.reset()
         checkpoint = tmp_path / f"checkpoint-{workers}"
         code, out, err = run("replay", "--json", "--workers", workers, "--checkpoint", str(checkpoint), *options,
-                             str(archive), str(backups.parents[3]))  # fmt: skip
+                             *sources)  # fmt: skip
         finished = sorted(checkpoint.read_text().splitlines())
         summary = json.loads(out)
         del summary["elapsed_seconds"]
