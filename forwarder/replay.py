@@ -161,7 +161,9 @@ class SeenIds:
     """Event ids seen in this run, for dedup: 8 bytes each (a 64-bit hash in sorted arrays), so a
     million events cost ~8 MB instead of ~100 MB of strings. New ids wait in a small set, are merged
     into a middle array, which is merged into the main one when it grows large: merging stays cheap
-    and few Python objects stay alive. A false "seen" needs two ids with the same 64-bit hash."""
+    and few Python objects stay alive (the main array is merged slice by slice, never through a list
+    of Python ints, which would cost 36 bytes an id). A false "seen" needs two ids with the same
+    64-bit hash."""
 
     RECENT = 4_096
     MIDDLE = 131_072
@@ -170,6 +172,9 @@ class SeenIds:
         self._main = array("q")
         self._middle = array("q")
         self._recent: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._main) + len(self._middle) + len(self._recent)
 
     def add(self, event_id: str) -> bool:
         """True when ``event_id`` is new (and remember it), False when it was seen before."""
@@ -182,9 +187,22 @@ class SeenIds:
             self._middle = array("q", sorted(chain(self._middle, self._recent)))
             self._recent = set()
             if len(self._middle) >= self.MIDDLE:
-                self._main = array("q", sorted(chain(self._main, self._middle)))
+                self._main = _merged(self._main, self._middle)
                 self._middle = array("q")
         return True
+
+
+def _merged(big: array[int], small: array[int]) -> array[int]:
+    """Two sorted arrays as one, copying ``big`` in slices between the places ``small`` goes."""
+    out = array("q")
+    at = 0
+    for value in small:
+        cut = bisect_left(big, value, at)
+        out.extend(big[at:cut])
+        out.append(value)
+        at = cut
+    out.extend(big[at:])
+    return out
 
 
 def _has(values: array[int], fingerprint: int) -> bool:

@@ -321,6 +321,10 @@ def test_seen_ids_across_flushes() -> None:
     assert all(seen.add(i) for i in ids)
     assert not any(seen.add(i) for i in ids)  # found in the main array, the middle one and the recent set
     assert seen.add("id-new") and not seen.add("id-new")
+    main = list(seen._main)
+    assert main == sorted(main) and len(main) >= 960  # merged in order, nothing lost or doubled
+    assert sorted([*main, *seen._middle, *seen._recent]) == sorted(hash(i) for i in [*ids, "id-new"])
+    assert len(seen) == 1001
 
 
 def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
