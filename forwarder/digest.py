@@ -21,6 +21,7 @@ from forwarder.parse import parse_event
 from forwarder.payloads import Encoder, Replay, record_timestamp_ms
 from forwarder.sources import Window
 
+CHUNK_BYTES = 1_000_000  # input a worker digests before it hands its results back
 DELIVERED = "delivered"  # an archived delivery status (``destinations.base.DELIVERED``)
 TimestampPolicy = Literal["original", "now", "auto"]
 HOUR_MS = 3_600_000
@@ -180,13 +181,22 @@ def start_worker(plan: Plan) -> None:
     _plan = plan
 
 
-def digest_chunk(chunk: list[tuple[str, bytes | str]], now_ms: int) -> list[Digest | InputError]:
-    """Digest objects in a worker: (name, its bytes, or the path of a local file to read here)."""
+def digest_chunk(
+    chunk: list[tuple[str, bytes | str]], now_ms: int, budget: int = CHUNK_BYTES
+) -> list[Digest | InputError]:
+    """Digest objects in a worker: (name, its bytes, or the path of a local file to read here).
+    Stops after ``budget`` bytes of input (local files are not measured before they are read): the
+    caller sends the rest again, so one chunk of large files never holds them all in memory."""
     assert _plan is not None, "start_worker was not run"
     results: list[Digest | InputError] = []
     for name, data in chunk:
         try:
-            results.append(digest(_plan, name, read_file(data) if isinstance(data, str) else data, now_ms))
+            raw = read_file(data) if isinstance(data, str) else data
         except InputError as exc:
             results.append(exc)
+            continue
+        results.append(digest(_plan, name, raw, now_ms))
+        budget -= len(raw)
+        if budget <= 0:
+            break
     return results

@@ -33,6 +33,7 @@ from typing import Any
 
 from forwarder.destinations.base import DELIVERED, Destination
 from forwarder.digest import (
+    CHUNK_BYTES,
     Digest,
     Plan,
     Selection,
@@ -52,8 +53,7 @@ __all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "Timestamp
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
 FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large)
 PARALLEL_AFTER = 500  # objects digested here before worker processes take over
-CHUNK_OBJECTS = 64  # objects per worker task ...
-CHUNK_BYTES = 1_000_000  # ... or this many bytes of them, whichever comes first
+CHUNK_OBJECTS = 64  # objects per worker task (a worker also stops after CHUNK_BYTES of input)
 
 
 @dataclass
@@ -436,12 +436,11 @@ class Replayer:
         window: deque[tuple[list[tuple[SourceObject, bytes | str | InputError]], Future[Any]]] = deque()
         try:
             for chunk in _chunks(fetched):
-                work = [(source.name, data) for source, data in chunk if not isinstance(data, InputError)]
-                window.append((chunk, pool.submit(digest_chunk, work, self.now_ms())))
+                window.append((chunk, pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES)))
                 while len(window) > 2 * self.workers:  # enough queued to keep every worker busy
-                    yield from _collected(*window.popleft())
+                    yield from self._collected(pool, *window.popleft())
             while window:
-                yield from _collected(*window.popleft())
+                yield from self._collected(pool, *window.popleft())
         except BrokenProcessPool:
             raise ForwarderError(
                 "a replay worker process stopped unexpectedly; objects not yet checkpointed are resent "
@@ -449,6 +448,29 @@ class Replayer:
             ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _collected(
+        self,
+        pool: ProcessPoolExecutor,
+        chunk: list[tuple[SourceObject, bytes | str | InputError]],
+        future: Future[list[Digest | InputError]],
+    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
+        """A chunk's results in order; what a worker left (its input budget ran out) is sent again."""
+        while True:
+            results = future.result()
+            taken = 0
+            for index, (source, data) in enumerate(chunk):
+                if isinstance(data, InputError):
+                    yield source, data
+                elif taken < len(results):
+                    yield source, results[taken]
+                    taken += 1
+                else:
+                    chunk = chunk[index:]
+                    break
+            else:
+                return
+            future = pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES)
 
 
 def _fetched(
@@ -469,7 +491,7 @@ def _chunks(
     size = 0
     for source, data in fetched:
         chunk.append((source, data))
-        size += len(data) if isinstance(data, bytes) else source.size
+        size += len(data) if isinstance(data, bytes) else source.size or 0
         if len(chunk) >= CHUNK_OBJECTS or size >= CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0
@@ -477,9 +499,5 @@ def _chunks(
         yield chunk
 
 
-def _collected(
-    chunk: list[tuple[SourceObject, bytes | str | InputError]], future: Future[list[Digest | InputError]]
-) -> Iterator[tuple[SourceObject, Digest | InputError]]:
-    results = iter(future.result())
-    for source, data in chunk:
-        yield source, data if isinstance(data, InputError) else next(results)
+def _work(chunk: list[tuple[SourceObject, bytes | str | InputError]]) -> list[tuple[str, bytes | str]]:
+    return [(source.name, data) for source, data in chunk if not isinstance(data, InputError)]

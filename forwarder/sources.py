@@ -30,10 +30,11 @@ MAX_HOURS_LISTED = 24 * 400  # past this window, one full listing is cheaper tha
 @dataclass(frozen=True)
 class SourceObject:
     """One object or file: ``name`` for humans and checkpoints, ``read`` to fetch its bytes;
-    ``path`` when it is a local file (a worker process can read it itself)."""
+    ``path`` when it is a local file (a worker process can read it itself). ``size`` is None for
+    files found by walking a folder: a stat per file costs more than it tells."""
 
     name: str
-    size: int
+    size: int | None
     read: Callable[[], bytes]
     path: str | None = None
 
@@ -95,13 +96,13 @@ def _local(source: str, window: Window) -> Iterator[SourceObject | InputError]:
         yield SourceObject(str(root), root.stat().st_size, partial(read_file, str(root)), str(root))
         return
     base = len(os.path.join(str(root), ""))
-    for path, size in _walk(str(root)):  # plain strings: pathlib cost ~10 us an object here
+    for path in _walk(str(root)):  # plain strings: pathlib cost ~10 us an object here
         relative = path[base:].replace(os.sep, "/")
         if not _skip(relative) and window.keeps_hour(relative):
-            yield SourceObject(path, size, partial(read_file, path), path)
+            yield SourceObject(path, None, partial(read_file, path), path)
 
 
-def _walk(folder: str) -> Iterator[tuple[str, int]]:
+def _walk(folder: str) -> Iterator[str]:
     """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat)."""
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
@@ -109,7 +110,7 @@ def _walk(folder: str) -> Iterator[tuple[str, int]]:
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(entry.path)
         elif entry.is_file():
-            yield entry.path, entry.stat().st_size
+            yield entry.path
 
 
 def _s3(

@@ -392,7 +392,9 @@ def test_worker_processes_send_what_one_process_sends(
         sources = [f"s3://{BUCKET}/{Path(source).name}/" for source in sources]
     results = []
     for workers in ("0", "2"):
-        request.getfixturevalue("monkeypatch").setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most go to workers
+        patch = request.getfixturevalue("monkeypatch")
+        patch.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers ...
+        patch.setattr(forwarder.replay, "CHUNK_BYTES", 3000)  # ... which hand back chunks unfinished
         dd.reset()
         nr.reset()
         checkpoint = tmp_path / f"checkpoint-{workers}"
