@@ -8,6 +8,7 @@ quickly and small.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -176,8 +177,11 @@ _plan: Plan | None = None
 
 
 def start_worker(plan: Plan) -> None:
-    """A worker process's initializer: the plan arrives once, not with every chunk."""
+    """A worker process's initializer: the plan arrives once, not with every chunk. Ctrl-C on a
+    terminal reaches the whole process group: the replaying process handles it (it stops the
+    workers after their current chunk); a worker dying of it would leave the pool hanging."""
     global _plan  # noqa: PLW0603 - one plan per worker process, set once
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _plan = plan
 
 

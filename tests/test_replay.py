@@ -416,3 +416,56 @@ def test_worker_processes_send_what_one_process_sends(
     # Every Firehose copy is a duplicate (and whatever could be read from broken.gz)
     assert nr_ids == ids and (summary["duplicates_skipped"] >= len(events)) != only_undelivered
     assert dd_ids == ([] if only_undelivered else ids)
+
+
+def test_ctrl_c_stops_a_run_with_workers_and_the_checkpoint_resumes_it(vendors: Any, tmp_path: Path) -> None:
+    """Ctrl-C on a terminal signals the whole process group, workers included: the run still ends
+    at once with 130 (it hung while busy workers died of it), and a re-run sends the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dd, _ = vendors
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    ids = [f"ctrl-c-{index:04d}" for index in range(520)]  # past PARALLEL_AFTER: workers start ...
+    for event_id in ids:
+        (folder / f"a-{event_id}.json").write_text(json.dumps(make_event(event_id=event_id)))
+    copies = [make_event(event_id=f"copy-{index:04d}") for index in range(1000)]
+    blob = firehose_object(copies)
+    for index in range(100):  # ... and have 100,000 events (the same 1,000 again and again) to parse
+        (folder / f"b-{index:03d}.gz").write_bytes(blob)
+    checkpoint = tmp_path / "done"
+    command = [sys.executable, "-m", "forwarder", "replay", "--to", "datadog", "--checkpoint", str(checkpoint),
+               str(folder)]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        time.sleep(1.5)  # the workers are busy with the big objects
+        os.killpg(child.pid, signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 130 and b"interrupted" in err and b"Traceback" not in err
+    done = checkpoint.read_text().splitlines() if checkpoint.exists() else []
+    assert len(done) < 620
+    code, _, err = run("replay", "--to", "datadog", "--checkpoint", str(checkpoint), str(folder))
+    assert code == 0, err
+    sent = set(dd.accepted_count_by(lambda log: log["ecs_stop"]["event_id"]))
+    assert sent == {*ids, *(event["id"] for event in copies)}
+
+
+def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
+    """A worker killed by Ctrl-C while handing back a result leaves the pool waiting for the rest of
+    it forever (seen: the run hung); workers ignore SIGINT and are stopped by the replaying process."""
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from forwarder.digest import Plan, start_worker
+
+    plan = Plan((), ())
+    with ProcessPoolExecutor(1, get_context("spawn"), initializer=start_worker, initargs=(plan,)) as pool:
+        assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
