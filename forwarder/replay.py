@@ -51,7 +51,8 @@ from forwarder.sources import SourceObject
 __all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "TimestampPolicy", "replay_mark"]
 
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
-FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large)
+FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large) ...
+FETCH_BYTES = 64_000_000  # ... and at most this much fetched ahead (Firehose objects reach 128 MiB)
 PARALLEL_AFTER = 500  # objects digested here before worker processes take over
 CHUNK_OBJECTS = 64  # objects per worker task (a worker also stops after CHUNK_BYTES of input)
 
@@ -388,9 +389,11 @@ class Replayer:
         self, sources: Iterator[SourceObject]
     ) -> Iterator[tuple[SourceObject, bytes | str | InputError]]:
         """Each object with its bytes (or, for a local file, its path: it is read where it is
-        digested), or why it could not be read; in order, with up to ``FETCHERS`` GETs ahead."""
+        digested), or why it could not be read; in order, with up to ``FETCHERS`` GETs (and
+        ``FETCH_BYTES`` as S3 lists them) ahead."""
         window: deque[tuple[SourceObject, Future[bytes] | str]] = deque()
         pool: ThreadPoolExecutor | None = None
+        ahead = 0  # bytes being fetched or fetched and not yet handed on
         try:
             for source in sources:
                 if source.path is not None:
@@ -398,8 +401,13 @@ class Replayer:
                 else:
                     pool = pool or ThreadPoolExecutor(FETCHERS, thread_name_prefix="fetch")
                     window.append((source, pool.submit(source.read)))
-                while window and (len(window) > FETCHERS or isinstance(window[0][1], str)):
-                    yield _fetched(*window.popleft())
+                    ahead += source.size or 0
+                while window and (
+                    len(window) > FETCHERS or ahead > FETCH_BYTES or isinstance(window[0][1], str)
+                ):
+                    head, pending = window.popleft()
+                    ahead -= 0 if isinstance(pending, str) else head.size or 0
+                    yield _fetched(head, pending)
             while window:
                 yield _fetched(*window.popleft())
         finally:

@@ -469,3 +469,31 @@ def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
     plan = Plan((), ())
     with ProcessPoolExecutor(1, get_context("spawn"), initializer=start_worker, initargs=(plan,)) as pool:
         assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+
+
+def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
+    """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
+    from forwarder import replay
+
+    submitted: list[str] = []
+
+    class Listed:  # what list_sources yields for an S3 object: no path, a listed size
+        path = None
+
+        def __init__(self, name: str, size: int) -> None:
+            self.name, self.size = name, size
+
+        @property
+        def read(self) -> Any:  # taken when the GET is submitted
+            submitted.append(self.name)
+            return lambda: self.name.encode()
+
+    for size, most_ahead in ((1_000, replay.FETCHERS), (30_000_000, 2)):
+        submitted.clear()
+        sources = [Listed(f"s3://b/{size}/{i}", size) for i in range(100)]
+        replayer = Replayer(("stdout",), lambda name: _Collect([]), Selection())
+        ahead = []
+        for index, (source, data) in enumerate(replayer._fetch(iter(sources))):  # type: ignore[arg-type]
+            assert data == source.name.encode()  # in order, each with its own bytes
+            ahead.append(len(submitted) - index - 1)
+        assert max(ahead) == most_ahead and len(submitted) == 100
