@@ -486,7 +486,7 @@ def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
         @property
         def read(self) -> Any:  # taken when the GET is submitted
             submitted.append(self.name)
-            return lambda: self.name.encode()
+            return self.name.encode
 
     for size, most_ahead in ((1_000, replay.FETCHERS), (30_000_000, 2)):
         submitted.clear()
