@@ -418,48 +418,6 @@ def test_worker_processes_send_what_one_process_sends(
     assert dd_ids == ([] if only_undelivered else ids)
 
 
-def test_ctrl_c_stops_a_run_with_workers_and_the_checkpoint_resumes_it(vendors: Any, tmp_path: Path) -> None:
-    """Ctrl-C on a terminal signals the whole process group, workers included: the run ends at once
-    with 130, and a re-run with the checkpoint sends the rest."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.intakes import Slow
-
-    dd, _ = vendors
-    folder = tmp_path / "archive"
-    folder.mkdir()
-    ids = [f"ctrl-c-{index:04d}" for index in range(520)]  # past PARALLEL_AFTER: workers start
-    for event_id in ids:
-        (folder / f"a-{event_id}.json").write_text(json.dumps(make_event(event_id=event_id)))
-    for index in range(10):
-        events = [make_event(event_id=f"ctrl-c-{index}-{j:03d}") for j in range(500)]
-        (folder / f"b-{index:02d}.gz").write_bytes(firehose_object(events))
-        ids.extend(event["id"] for event in events)
-    dd.script(*[Slow(0.5)] * 8)  # one batch at a time, half a second each: the run lasts seconds
-    checkpoint = tmp_path / "done"
-    command = [sys.executable, "-m", "forwarder", "replay", "--to", "datadog", "--concurrency", "1",
-               "--checkpoint", str(checkpoint), str(folder)]  # fmt: skip
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not (checkpoint.exists() and checkpoint.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the first batch was delivered: the run is under way
-        os.killpg(child.pid, signal.SIGINT)
-        _, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-    assert child.returncode == 130 and b"interrupted" in err and b"Traceback" not in err
-    assert 0 < len(checkpoint.read_text().splitlines()) < 530
-    code, _, err = run("replay", "--to", "datadog", "--checkpoint", str(checkpoint), str(folder))
-    assert code == 0, err
-    assert set(dd.accepted_count_by(lambda log: log["ecs_stop"]["event_id"])) == set(ids)
-
-
 def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
     """A worker killed by Ctrl-C while handing back a result leaves the pool waiting for the rest of
     it forever (seen: the run hung); workers ignore SIGINT and are stopped by the replaying process."""
