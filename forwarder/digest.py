@@ -21,9 +21,9 @@ from forwarder.model import StopRecord, severity_rank
 from forwarder.parse import parse_event
 from forwarder.payloads import Encoder, Replay, record_timestamp_ms
 from forwarder.sources import Window
+from forwarder.status import DELIVERED
 
 CHUNK_BYTES = 1_000_000  # input a worker digests before it hands its results back
-DELIVERED = "delivered"  # an archived delivery status (``destinations.base.DELIVERED``)
 TimestampPolicy = Literal["original", "now", "auto"]
 HOUR_MS = 3_600_000
 #: How old a log each destination still indexes (Datadog 18 h, New Relic 48 h), and how far ahead.

@@ -253,24 +253,34 @@ def read_file(path: str) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [path]
+def walk(folder: str) -> Iterator[str]:
+    """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat);
+    symbolic links to directories are not followed. Plain strings: pathlib costs ~10 µs a file."""
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from walk(entry.path)
+        elif entry.is_file():
+            yield entry.path
 
 
 def read_paths(paths: Iterable[str]) -> Iterator[tuple[str, bytes] | InputError]:
-    """(source name, bytes) for each file under ``paths`` (``-`` is stdin); unreadable ones as errors."""
+    """(source name, bytes) for each file under ``paths`` (``-`` is stdin; dot-files are skipped);
+    unreadable ones as errors."""
     for name in paths:
         if name == "-":
             yield "<stdin>", sys.stdin.buffer.read()
             continue
-        path = Path(name)
-        if not path.exists():
+        if not os.path.exists(name):
             yield InputError("no such file or directory", name)
             continue
-        for file in _files(path):
+        root = str(Path(name))  # as pathlib spells it: ./a/ -> a
+        files = walk(root) if os.path.isdir(root) else [root]
+        for file in files:
+            if os.path.basename(file).startswith(".") and file != root:
+                continue
             try:
-                yield str(file), file.read_bytes()
-            except OSError as exc:
-                yield InputError(f"cannot read: {exc.strerror}", str(file))
+                yield file, read_file(file)
+            except InputError as exc:
+                yield exc

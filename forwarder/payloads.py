@@ -1,6 +1,6 @@
 """Stop record -> vendor log, and logs -> request-sized batches. Pure: no I/O, no clock.
 
-Datadog (HTTP intake v2, through datadog-api-client) and New Relic (Log API, detailed format) get
+Datadog (HTTP intake v2) and New Relic (Log API, detailed format) get
 the same facts; the field mapping is documented in the README ("What the vendors receive").
 """
 

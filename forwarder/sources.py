@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.errors import InputError
-from forwarder.inputs import read_file
+from forwarder.inputs import read_file, walk
 
 _HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 # Firehose names the hour by arrival and events arrive a little late: look one hour either side.
@@ -96,21 +96,10 @@ def _local(source: str, window: Window) -> Iterator[SourceObject | InputError]:
         yield SourceObject(str(root), root.stat().st_size, partial(read_file, str(root)), str(root))
         return
     base = len(os.path.join(str(root), ""))
-    for path in _walk(str(root)):  # plain strings: pathlib cost ~10 us an object here
+    for path in walk(str(root)):
         relative = path[base:].replace(os.sep, "/")
         if not _skip(relative) and window.keeps_hour(relative):
             yield SourceObject(path, None, partial(read_file, path), path)
-
-
-def _walk(folder: str) -> Iterator[str]:
-    """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat)."""
-    with os.scandir(folder) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path)
-        elif entry.is_file():
-            yield entry.path
 
 
 def _s3(

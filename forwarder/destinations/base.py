@@ -1,8 +1,10 @@
 """The destination interface, and the HTTP sender both vendors share.
 
-A destination turns records into its own log items (pure, ``build``) and delivers a list of them
-(``deliver``), returning one ``Outcome`` per item: delivered, failed-retryable (trying later can
-help: throttling, outage, deadline) or failed-permanent (bad key, bad payload).
+A destination turns records into its own log items (pure, ``build``; ``encoder()`` builds and
+encodes in one picklable step, for replay's workers) and delivers a list of them (``deliver``, or
+``deliver_parts`` for encoded ones), returning one ``Outcome`` per item: delivered,
+failed-retryable (trying later can help: throttling, outage, deadline) or failed-permanent (bad
+key, bad payload).
 
 ``HttpDestination`` encodes every item exactly once, groups the encoded items into requests within
 the vendor's limits, POSTs them gzipped through httpx with the shared retry policy, splits a batch
@@ -15,7 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -24,11 +26,11 @@ from forwarder.errors import DeliveryError
 from forwarder.model import StopRecord
 from forwarder.payloads import Encoder, Replay, encode, encode_within, fit
 from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from forwarder.status import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, Status
 
-Status = Literal["delivered", "failed-retryable", "failed-permanent"]
-DELIVERED: Status = "delivered"
-FAILED_RETRYABLE: Status = "failed-retryable"
-FAILED_PERMANENT: Status = "failed-permanent"
+# The statuses are re-exported: destinations report them.
+__all__ = ["DELIVERED", "FAILED_PERMANENT", "FAILED_RETRYABLE", "Destination", "HttpDestination", "Outcome"]
+
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 15.0
 
@@ -132,11 +134,14 @@ class HttpDestination(ABC):
 
     def requests(self, items: Sequence[dict[str, Any]]) -> tuple[list[bytes], list[tuple[list[int], bytes]]]:
         """(encoded items, [(indices, gzipped body)]) exactly as ``deliver`` would send them."""
-        parts = [encode_within(item, self.max_item_bytes) for item in items]
+        parts = self._encode(items)
         return parts, list(self._batches(parts))
 
     def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
-        return self.deliver_parts([encode_within(item, self.max_item_bytes) for item in items], deadline)
+        return self.deliver_parts(self._encode(items), deadline)
+
+    def _encode(self, items: Sequence[dict[str, Any]]) -> list[bytes]:
+        return [encode_within(item, self.max_item_bytes) for item in items]
 
     def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(parts)
