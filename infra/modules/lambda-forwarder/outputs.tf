@@ -60,5 +60,5 @@ output "environment_variable_names" {
 
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms (empty when create_alarms is false)."
-  value       = concat(aws_cloudwatch_metric_alarm.errors[*].arn, aws_cloudwatch_metric_alarm.throttles[*].arn, aws_cloudwatch_metric_alarm.failure_queue[*].arn)
+  value       = [for key in local.alarm_order : aws_cloudwatch_metric_alarm.this[key].arn if var.create_alarms]
 }

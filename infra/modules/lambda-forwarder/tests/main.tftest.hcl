@@ -114,17 +114,17 @@ run "defaults_follow_the_article_and_the_issue" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.errors) == 1 && length(aws_cloudwatch_metric_alarm.throttles) == 1 && length(aws_cloudwatch_metric_alarm.failure_queue) == 1
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 3 && alltrue([for key in ["errors", "throttles", "failure_queue"] : contains(keys(aws_cloudwatch_metric_alarm.this), key)])
     error_message = "Errors, throttles and failure-queue alarms must exist by default."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.failure_queue[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.failure_queue[0].threshold == 0 && aws_cloudwatch_metric_alarm.failure_queue[0].comparison_operator == "GreaterThanThreshold"
+    condition     = aws_cloudwatch_metric_alarm.this["failure_queue"].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.this["failure_queue"].threshold == 0 && aws_cloudwatch_metric_alarm.this["failure_queue"].comparison_operator == "GreaterThanThreshold"
     error_message = "The queue alarm must fire on any visible message."
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.errors[0].alarm_actions) == 0
+    condition     = length(aws_cloudwatch_metric_alarm.this["errors"].alarm_actions) == 0
     error_message = "Without a topic the alarms have no actions."
   }
 }
@@ -335,4 +335,15 @@ run "an_archive_is_required" {
   }
 
   expect_failures = [aws_lambda_function.this]
+}
+
+run "alarms_can_be_left_out" {
+  variables {
+    create_alarms = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(output.alarm_arns) == 0
+    error_message = "create_alarms = false must create no alarm."
+  }
 }
