@@ -55,6 +55,12 @@ FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large)
 FETCH_BYTES = 64_000_000  # ... and at most this much fetched ahead (Firehose objects reach 128 MiB)
 PARALLEL_AFTER = 500  # objects digested here before worker processes take over
 CHUNK_OBJECTS = 64  # objects per worker task (a worker also stops after CHUNK_BYTES of input)
+#: Chunks queued or being digested, per worker. Results are taken in order, and one chunk can hold
+#: ten times the events of the next (a Firehose object of 500 beside 64 archive documents): with a
+#: short queue the other workers sit idle behind it. 2 per worker -> 8 took the bench from ~12k to
+#: ~18k events/s and cut CPU per event ~20% (fewer sleeps and wake-ups). Memory: up to
+#: CHUNK_BYTES of input and its digest per chunk, so it grows with --workers, not with the archive.
+CHUNKS_PER_WORKER = 8
 
 
 @dataclass
@@ -445,7 +451,7 @@ class Replayer:
         try:
             for chunk in _chunks(fetched):
                 window.append((chunk, pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES)))
-                while len(window) > 2 * self.workers:  # enough queued to keep every worker busy
+                while len(window) > CHUNKS_PER_WORKER * self.workers:
                     yield from self._collected(pool, *window.popleft())
             while window:
                 yield from self._collected(pool, *window.popleft())
