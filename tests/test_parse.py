@@ -157,3 +157,21 @@ def test_records_round_trip_through_their_json_form() -> None:
         assert StopRecord.from_dict(record.to_dict()) == record
     with pytest.raises((KeyError, TypeError)):
         StopRecord.from_dict({"event_id": "x"})
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("2026-11-28T09:00:00Z", "2026-11-28T09:00:00.000Z"),  # EventBridge's event time
+        ("2026-11-28T09:00:00.123Z", "2026-11-28T09:00:00.123Z"),  # ECS's task times
+        ("2026-11-28T09:00:00.5Z", "2026-11-28T09:00:00.500Z"),
+        ("2026-11-28T10:00:00+01:00", "2026-11-28T09:00:00.000Z"),
+        ("2026-11-28 09:00:00Z", "2026-11-28T09:00:00.000Z"),
+        # ISO week dates have the same length and letters in the same places as the canonical form
+        ("2026-W48-6T09:00:00Z", "2026-11-28T09:00:00.000Z"),
+        ("2026-W48-6T09:00:00.000Z", "2026-11-28T09:00:00.000Z"),
+    ],
+)
+def test_times_are_written_in_one_canonical_form(written: str, canonical: str) -> None:
+    record = parse_event(make_event(startedAt=written))
+    assert record.started_at == canonical
