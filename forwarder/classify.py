@@ -246,9 +246,9 @@ def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
 
 
 #: Reasons longer than this together are matched without the cache (it keeps at most
-#: ``_CACHED`` entries, so it stays under a few MB).
-_CACHED_TEXT = 4096
-_CACHED = 1024
+#: ``_CACHED`` entries: under ~2 MB however long the reasons).
+_CACHED_TEXT = 2048
+_CACHED = 512
 
 
 def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:

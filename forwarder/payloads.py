@@ -117,26 +117,45 @@ def fit(log: dict[str, Any], limit: int) -> dict[str, Any]:
     return log
 
 
+_TAG_NAMES = (
+    "ecs_cluster_name", "task_family", "task_version", "ecs_service", "region", "availability-zone",
+    "aws_account", "stop_category", "stop_code", "launch_type", "severity",
+)  # fmt: skip
+
+
 def datadog_tags(record: StopRecord, extra: Sequence[str] = (), replayed: bool = False) -> str:
     """``ddtags``: Datadog's own ECS integration tag names where they exist, then ours, then DD_TAGS.
 
     No per-task tag (task ARN, event id): tags are for grouping, and per-task values are the
-    high-cardinality kind Datadog advises against; they are in ``ecs_stop.*`` and ``hostname``."""
-    pairs = (
-        ("ecs_cluster_name", record.cluster),
-        ("task_family", record.family),
-        ("task_version", record.revision),
-        ("ecs_service", record.service),
-        ("region", record.region),
-        ("availability-zone", record.availability_zone),
-        ("aws_account", record.account),
-        ("stop_category", record.category),
-        ("stop_code", record.stop_code),
-        ("launch_type", record.launch_type),
-        ("severity", record.severity),
-    )
+    high-cardinality kind Datadog advises against; they are in ``ecs_stop.*`` and ``hostname``.
+    Being low-cardinality, the string is cached on the values (and so costs one lookup)."""
+    key = (
+        record.cluster, record.family, record.revision, record.service, record.region,
+        record.availability_zone, record.account, record.category, record.stop_code, record.launch_type,
+        record.severity, tuple(extra), replayed,
+    )  # fmt: skip
+    tags = _TAGS.get(key)
+    if tags is None:
+        tags = _tags(key[:-2], key[-2], replayed)
+        if len(tags) <= _TAGS_CACHED_LENGTH:  # a long value is not kept: the cache stays under ~1 MB
+            if len(_TAGS) >= _TAGS_CACHED:
+                _TAGS.clear()
+            _TAGS[key] = tags
+    return tags
+
+
+_TAGS: dict[tuple[object, ...], str] = {}
+_TAGS_CACHED = 1024
+_TAGS_CACHED_LENGTH = 512
+
+
+def _tags(values: tuple[object, ...], extra: tuple[str, ...], replayed: bool) -> str:
     # Datadog splits ddtags on commas: a comma inside a value becomes "_".
-    tags = [f"{name}:{value}".replace(",", "_") for name, value in pairs if value is not None and value != ""]
+    tags = [
+        f"{name}:{value}".replace(",", "_")
+        for name, value in zip(_TAG_NAMES, values, strict=True)
+        if value is not None and value != ""
+    ]
     if replayed:
         tags.append("replayed:true")
     tags.extend(tag for tag in extra if tag)

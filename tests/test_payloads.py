@@ -177,3 +177,20 @@ def test_record_without_times_has_no_timestamp() -> None:
     record = replace(record_of("events/seed-arm64-on-x86-scheduled.json"), stopped_at=None, time=None)
     assert "timestamp" not in datadog_log(record) and "timestamp" not in newrelic_log(record)
     assert isinstance(record.containers[0], Container)
+
+
+def test_datadog_tags_are_cached_per_value_and_long_values_are_not_kept() -> None:
+    from forwarder import payloads
+
+    record = parse_event(make_event(stop_code="EssentialContainerExited", containers=[container("app", 1)]))
+    first = payloads.datadog_tags(record)
+    assert "ecs_cluster_name:prod" in first.split(",")
+    # another value, another string; extra tags and the replay mark are part of what is cached on
+    assert "ecs_cluster_name:staging" in payloads.datadog_tags(replace(record, cluster="staging")).split(",")
+    assert payloads.datadog_tags(record, ("team:core",)) == first + ",team:core"
+    assert payloads.datadog_tags(record, replayed=True).endswith(",replayed:true")
+    assert payloads.datadog_tags(record) == first
+    long_cluster = replace(record, cluster="c" * 600)
+    kept = len(payloads._TAGS)
+    assert f"ecs_cluster_name:{'c' * 600}" in payloads.datadog_tags(long_cluster).split(",")
+    assert len(payloads._TAGS) == kept
