@@ -199,7 +199,10 @@ def datadog_log(
 
 
 def json_array(parts: Sequence[bytes]) -> bytes:
-    return b"[" + b",".join(parts) + b"]"
+    """``[part,part,...]`` in one copy of the parts (a 1000-log Datadog body is ~2.5 MB)."""
+    if len(parts) < 2:
+        return b"[" + b"".join(parts) + b"]"
+    return b",".join([b"[" + parts[0], *parts[1:-1], parts[-1] + b"]"])
 
 
 def datadog_batches(sizes: Sequence[int]) -> Iterator[list[int]]:

@@ -170,15 +170,22 @@ class SeenIds:
     into a middle array, which is merged into the main one when it grows large: merging stays cheap
     and few Python objects stay alive (the main array is merged slice by slice, never through a list
     of Python ints, which would cost 36 bytes an id). A false "seen" needs two ids with the same
-    64-bit hash."""
+    64-bit hash.
+
+    In front of them, a 2 MB bitmap of 2**24 bits, one per low 24 bits of a hash: a clear bit
+    means a new id without searching the arrays (their binary searches cost ~2 µs an event). Past
+    a million ids it is ~6% full, so it still spares 94% of the searches."""
 
     RECENT = 4_096
     MIDDLE = 131_072
+    BITS = 24
 
     def __init__(self) -> None:
         self._main = array("q")
         self._middle = array("q")
         self._recent: set[int] = set()
+        self._mask = (1 << self.BITS) - 1
+        self._bits = bytearray(1 << max(self.BITS - 3, 0))
 
     def __len__(self) -> int:
         return len(self._main) + len(self._middle) + len(self._recent)
@@ -186,8 +193,11 @@ class SeenIds:
     def add(self, event_id: str) -> bool:
         """True when ``event_id`` is new (and remember it), False when it was seen before."""
         fingerprint = hash(event_id)
-        if fingerprint in self._recent or _has(self._middle, fingerprint) or _has(self._main, fingerprint):
+        slot = fingerprint & self._mask
+        byte, bit = slot >> 3, 1 << (slot & 7)
+        if self._bits[byte] & bit and self._holds(fingerprint):  # a clear bit: certainly new
             return False
+        self._bits[byte] |= bit
         self._recent.add(fingerprint)
         if len(self._recent) >= self.RECENT:
             # sorted() finds the long sorted run and merges in C: far cheaper than heapq.merge.
@@ -197,6 +207,9 @@ class SeenIds:
                 self._main = _merged(self._main, self._middle)
                 self._middle = array("q")
         return True
+
+    def _holds(self, fingerprint: int) -> bool:
+        return fingerprint in self._recent or _has(self._middle, fingerprint) or _has(self._main, fingerprint)
 
 
 def _merged(big: array[int], small: array[int]) -> array[int]:

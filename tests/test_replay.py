@@ -312,11 +312,14 @@ def test_bad_options_are_usage_errors(env: pytest.MonkeyPatch) -> None:
     assert run("replay", "--to", "stdout", "--concurrency", "0", ".")[0] == 2
 
 
-def test_seen_ids_across_flushes() -> None:
+@pytest.mark.parametrize("bits", [24, 3])  # 3: every bit is soon set, so every id is searched for
+def test_seen_ids_across_flushes(bits: int) -> None:
     from forwarder.replay import SeenIds
 
-    seen = SeenIds()
-    seen.RECENT, seen.MIDDLE = 16, 64  # type: ignore[misc]
+    class Small(SeenIds):
+        RECENT, MIDDLE, BITS = 16, 64, bits
+
+    seen = Small()
     ids = [f"id-{i}" for i in range(1000)]
     assert all(seen.add(i) for i in ids)
     assert not any(seen.add(i) for i in ids)  # found in the main array, the middle one and the recent set
