@@ -232,6 +232,7 @@ _EXIT_MEANING = {
     143: "SIGTERM",
 }
 _QUICK_EXIT_SECONDS = 10.0
+_DENIED_ACTION = re.compile(r"not authorized to perform:? ([\w:*-]+)")
 
 
 def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
@@ -311,7 +312,7 @@ def _duration(seconds: float) -> str:
 
 
 def _hint(rule: Rule, record: StopFacts, evidence: Evidence, culprit: Container | None) -> str:
-    action = re.search(r"not authorized to perform:? ([\w:*-]+)", evidence.text)
+    action = _DENIED_ACTION.search(evidence.text)
     image = culprit.image if culprit and culprit.image else None
     if image is None:
         image = next((c.image for c in record.containers if c.image), None)

@@ -278,7 +278,10 @@ _NR_TAIL = b"]}]"
 
 def newrelic_body(parts: Sequence[bytes]) -> bytes:
     """The gzipped detailed-format POST body for encoded logs."""
-    return gzip_bytes(_NR_HEAD + b",".join(parts) + _NR_TAIL)
+    if len(parts) < 2:
+        return gzip_bytes(_NR_HEAD + b"".join(parts) + _NR_TAIL)
+    # one copy of the parts, as in json_array
+    return gzip_bytes(b",".join([_NR_HEAD + parts[0], *parts[1:-1], parts[-1] + _NR_TAIL]))
 
 
 def newrelic_batches(parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:

@@ -194,3 +194,12 @@ def test_datadog_tags_are_cached_per_value_and_long_values_are_not_kept() -> Non
     kept = len(payloads._TAGS)
     assert f"ecs_cluster_name:{'c' * 600}" in payloads.datadog_tags(long_cluster).split(",")
     assert len(payloads._TAGS) == kept
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3])
+def test_bodies_hold_every_part_once_in_order(count: int) -> None:
+    from forwarder.payloads import json_array
+
+    parts = [json.dumps({"n": n}).encode() for n in range(count)]
+    assert json.loads(json_array(parts)) == [{"n": n} for n in range(count)]
+    assert json.loads(gzip.decompress(newrelic_body(parts)))[0]["logs"] == [{"n": n} for n in range(count)]
