@@ -23,7 +23,8 @@ from forwarder.payloads import Encoder, Replay, record_timestamp_ms
 from forwarder.sources import Window
 from forwarder.status import DELIVERED
 
-CHUNK_BYTES = 1_000_000  # input a worker digests before it hands its results back
+CHUNK_BYTES = 1_000_000  # input a worker digests before it hands its results back ...
+CHUNK_EVENTS = 1_000  # ... or events it reads (gzip makes bytes a poor measure of what comes out)
 TimestampPolicy = Literal["original", "now", "auto"]
 HOUR_MS = 3_600_000
 #: How old a log each destination still indexes (Datadog 18 h, New Relic 48 h), and how far ahead.
@@ -186,11 +187,13 @@ def start_worker(plan: Plan) -> None:
 
 
 def digest_chunk(
-    chunk: list[tuple[str, bytes | str]], now_ms: int, budget: int = CHUNK_BYTES
+    chunk: list[tuple[str, bytes | str]], now_ms: int, budget: int = CHUNK_BYTES, events: int = CHUNK_EVENTS
 ) -> list[Digest | InputError]:
     """Digest objects in a worker: (name, its bytes, or the path of a local file to read here).
-    Stops after ``budget`` bytes of input (local files are not measured before they are read): the
-    caller sends the rest again, so one chunk of large files never holds them all in memory."""
+    Stops after ``budget`` bytes of input (local files are not measured before they are read) or
+    ``events`` events read, whichever comes first: the caller sends the rest again. So one chunk
+    of large files never holds them all in memory, and a chunk's results are about the same size
+    whatever the objects are (64 archive documents, or one gzipped Firehose object of thousands)."""
     assert _plan is not None, "start_worker was not run"
     results: list[Digest | InputError] = []
     for name, data in chunk:
@@ -199,8 +202,10 @@ def digest_chunk(
         except InputError as exc:
             results.append(exc)
             continue
-        results.append(digest(_plan, name, raw, now_ms))
+        result = digest(_plan, name, raw, now_ms)
+        results.append(result)
         budget -= len(raw)
-        if budget <= 0:
+        events -= result.read
+        if budget <= 0 or events <= 0:
             break
     return results

@@ -34,6 +34,7 @@ from typing import Any
 from forwarder.destinations.base import DELIVERED, Destination
 from forwarder.digest import (
     CHUNK_BYTES,
+    CHUNK_EVENTS,
     Digest,
     Plan,
     Selection,
@@ -58,8 +59,9 @@ CHUNK_OBJECTS = 64  # objects per worker task (a worker also stops after CHUNK_B
 #: Chunks queued or being digested, per worker. Results are taken in order, and one chunk can hold
 #: ten times the events of the next (a Firehose object of 500 beside 64 archive documents): with a
 #: short queue the other workers sit idle behind it. 2 per worker -> 8 took the bench from ~12k to
-#: ~18k events/s and cut CPU per event ~20% (fewer sleeps and wake-ups). Memory: up to
-#: CHUNK_BYTES of input and its digest per chunk, so it grows with --workers, not with the archive.
+#: ~18k events/s and cut CPU per event ~20% (fewer sleeps and wake-ups). Memory: a chunk's digest
+#: is of at most ~CHUNK_EVENTS events (or one larger object), so it grows with --workers, not with
+#: the archive.
 CHUNKS_PER_WORKER = 8
 
 
@@ -200,8 +202,9 @@ class SeenIds:
         self._bits[byte] |= bit
         self._recent.add(fingerprint)
         if len(self._recent) >= self.RECENT:
-            # sorted() finds the long sorted run and merges in C: far cheaper than heapq.merge.
-            self._middle = array("q", sorted(chain(self._middle, self._recent)))
+            # Merged slice by slice like the main array: sorted(chain(middle, recent)) was as fast
+            # but built a list of Python ints the size of the middle array (~4.7 MB at its largest).
+            self._middle = _merged(self._middle, array("q", sorted(self._recent)))
             self._recent = set()
             if len(self._middle) >= self.MIDDLE:
                 self._main = _merged(self._main, self._middle)
@@ -463,7 +466,7 @@ class Replayer:
         window: deque[tuple[list[tuple[SourceObject, bytes | str | InputError]], Future[Any]]] = deque()
         try:
             for chunk in _chunks(fetched):
-                window.append((chunk, pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES)))
+                window.append((chunk, self._submit(pool, chunk)))
                 while len(window) > CHUNKS_PER_WORKER * self.workers:
                     yield from self._collected(pool, *window.popleft())
             while window:
@@ -475,6 +478,11 @@ class Replayer:
             ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self, pool: ProcessPoolExecutor, chunk: list[tuple[SourceObject, bytes | str | InputError]]
+    ) -> Future[list[Digest | InputError]]:
+        return pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
 
     def _collected(
         self,
@@ -497,7 +505,7 @@ class Replayer:
                     break
             else:
                 return
-            future = pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES)
+            future = self._submit(pool, chunk)
 
 
 def _fetched(

@@ -461,3 +461,19 @@ def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
             assert data == source.name.encode()  # in order, each with its own bytes
             ahead.append(len(submitted) - index - 1)
         assert max(ahead) == most_ahead and len(submitted) == 100
+
+
+def test_a_worker_hands_back_a_chunk_after_so_many_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes are a poor measure of a gzipped Firehose object's events: a chunk also ends after
+    ``events`` events read, so its results stay small whatever objects it holds."""
+    from forwarder import digest as digest_module
+    from forwarder.payloads import DatadogEncoder
+
+    monkeypatch.setattr(digest_module, "_plan", digest_module.Plan(("datadog",), (DatadogEncoder(),)))
+    firehose = gzip.compress("".join(json.dumps(make_event(event_id=f"f-{i}")) for i in range(300)).encode())
+    single = [json.dumps(make_event(event_id=f"s-{i}")).encode() for i in range(3)]
+    chunk: list[tuple[str, bytes | str]] = [("s-0", single[0]), ("fh", firehose), ("s-1", single[1]), ("s-2", single[2])]
+    for events, taken in ((1_000, 4), (300, 2), (50, 2), (1, 1)):
+        results = digest_module.digest_chunk(chunk, 0, budget=10_000_000, events=events)
+        assert [r.name for r in results] == [name for name, _ in chunk[:taken]]  # type: ignore[union-attr]
+    assert sum(len(r.ids) for r in digest_module.digest_chunk(chunk, 0)) == 303  # type: ignore[union-attr]
