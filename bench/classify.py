@@ -1,30 +1,49 @@
-"""Parse + classify throughput over every fixture repeated to 100,000 events, on one core."""
+"""Parse + classify throughput over every fixture repeated to 100,000 events, on one core.
+
+Classification caches its evidence search on the reason texts (a restarting task repeats them), and
+here the 68 fixtures repeat: so the headline figure clears that cache before every event (each
+reason new), and the note gives the figure with the cache warm.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from bench.common import Row, fixture_events
+from forwarder.classify import _TEXT_RULES
 from forwarder.parse import parse_event
 
 TOTAL = 100_000
 
 
-def run() -> list[Row]:
-    events = fixture_events()
-    stream = (events * (TOTAL // len(events) + 1))[:TOTAL]
+def _rate(stream: list[dict[str, object]], before: Callable[[], None] | None) -> float:
     best = 0.0
     for _ in range(3):  # best of three: the machine is shared
         start = time.process_time()
-        for event in stream:
-            parse_event(event)
+        if before is None:
+            for event in stream:
+                parse_event(event)
+        else:
+            for event in stream:
+                before()
+                parse_event(event)
         best = max(best, TOTAL / (time.process_time() - start))
+    return best
+
+
+def run() -> list[Row]:
+    events = fixture_events()
+    stream = (events * (TOTAL // len(events) + 1))[:TOTAL]
+    cold = _rate(stream, _TEXT_RULES.clear)
+    warm = _rate(stream, None)
     return [
         Row(
             "parse + classify throughput",
-            f"{best:,.0f} events/s",
+            f"{cold:,.0f} events/s",
             ">= 30,000 events/s",
-            f"{len(events)} fixtures x {TOTAL:,}, CPU time, best of 3",
+            f"{len(events)} fixtures x {TOTAL:,}, CPU time, best of 3, every reason new (cache cleared "
+            f"per event); {warm:,.0f} events/s when reasons repeat (the reason cache warm)",
         )
     ]
 

@@ -197,6 +197,19 @@ def _serve(delay: float) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/api/v2/logs"
 
 
+RUNS = 3  # this VM's CPU speed drifts by up to ~1.6x between minutes: each figure is the best of 3
+
+
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the least CPU per event (noise only ever adds CPU time), with the fastest wall
+    time and the largest peak RSS of all runs (memory is not noise: the worst case is reported)."""
+    best = dict(min(runs, key=lambda r: r["cpu"] / r["events"]))
+    best["wall"] = min(r["wall"] for r in runs)
+    worst = max(runs, key=lambda r: r["rss_mb"])
+    best.update(rss_mb=worst["rss_mb"], main_mb=worst["main_mb"], worker_mb=worst["worker_mb"])
+    return best
+
+
 def run() -> list[Row]:
     server, url = _serve(0.0)
     slow_server, slow_url = _serve(WAN_SECONDS)
@@ -204,37 +217,42 @@ def run() -> list[Row]:
         with tempfile.TemporaryDirectory() as small, tempfile.TemporaryDirectory() as large:
             build_archive(Path(small), 10_000)
             build_archive(Path(large), 100_000)
-            ten = replay_process(Path(small), url)
-            hundred = replay_process(Path(large), url)
+            tens, hundreds = [], []
+            for _ in range(RUNS):  # interleaved, so a slow minute does not fall on one size only
+                tens.append(replay_process(Path(small), url))
+                hundreds.append(replay_process(Path(large), url))
+            ten, hundred = _best(tens), _best(hundreds)
             slow = replay_process(Path(small), slow_url)
-            digest_us = digest_cpu(Path(small))
-        baseline = one_per_request(url, 2000)
+            digest_us = min(digest_cpu(Path(small)) for _ in range(RUNS))
+        baseline = max(one_per_request(url, 2000) for _ in range(RUNS))
         slow_baseline = one_per_request(slow_url, 100)
     finally:
         server.shutdown()
         slow_server.shutdown()
-    assert _Sink.counted >= ten["events"] + hundred["events"]
+    assert _Sink.counted >= sum(r["events"] for r in (*tens, *hundreds))
     cpu_us = hundred["cpu"] / hundred["events"] * 1e6
     isal_us, zlib_us = gzip_cpu()
     rate = hundred["events"] / hundred["wall"]
+    spread = {size: f"{min(r['rss_mb'] for r in runs):.1f}-{max(r['rss_mb'] for r in runs):.1f}"
+              for size, runs in (("10k", tens), ("100k", hundreds))}  # fmt: skip
     return [
         Row(
             "replay CPU per event",
             f"{cpu_us:.0f} µs",
             "<= 100 µs",
-            f"100k events (50% Firehose gz objects of 500, 50% archive documents, 50,100 objects), user+sys of the replay process and its {hundred['workers']} worker processes",
+            f"100k events (50% Firehose gz objects of 500, 50% archive documents, 50,100 objects), user+sys of the replay process and its {hundred['workers']} worker processes; best of {RUNS} runs",
         ),
         Row(
             "replay wall rate",
             f"{rate:,.0f} events/s",
             ">= 20x one-per-request",
-            f"same run; {rate / baseline:.0f}x the one-per-request rate",
+            f"fastest of the same {RUNS} runs; {rate / baseline:.1f}x the one-per-request rate",
         ),
         Row(
             "one-request-per-event baseline",
             f"{baseline:,.0f} events/s",
             "-",
-            "2,000 events, Datadog destination, loopback sink, its own process",
+            f"2,000 events, Datadog destination, loopback sink, its own process; fastest of {RUNS} runs",
         ),
         Row(
             f"same, with {WAN_SECONDS * 1000:.0f} ms per request (a WAN round trip)",
@@ -246,13 +264,13 @@ def run() -> list[Row]:
             "replay peak RSS, 10k vs 100k events",
             f"{ten['rss_mb']:.1f} MB vs {hundred['rss_mb']:.1f} MB",
             "within ±10 MB",
-            f"difference {hundred['rss_mb'] - ten['rss_mb']:+.1f} MB; the replay process ({hundred['main_mb']:.0f} MB) plus {hundred['workers']} x the largest worker's peak ({hundred['worker_mb']:.0f} MB)",
+            f"largest of {RUNS} runs each (10k: {spread['10k']} MB, 100k: {spread['100k']} MB); difference {hundred['rss_mb'] - ten['rss_mb']:+.1f} MB; the replay process ({hundred['main_mb']:.0f} MB) plus {hundred['workers']} x the largest worker's peak ({hundred['worker_mb']:.0f} MB)",
         ),
         Row(
             "replay per-object work alone, CPU per event",
             f"{digest_us:.0f} µs",
             "-",
-            "10k-event archive in one process, no sending: read, parse or rebuild the record, filter, encode the Datadog log (forwarder.digest)",
+            f"10k-event archive in one process, no sending: read, parse or rebuild the record, filter, encode the Datadog log (forwarder.digest); best of {RUNS}",
         ),
         Row(
             "gzip a 1000-log Datadog body, CPU per log",

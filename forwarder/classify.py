@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from forwarder.model import Classification, Container, Severity, StopFacts
 
@@ -246,10 +245,12 @@ def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
     return -1
 
 
-#: Reasons longer than this together are matched without the cache (it keeps at most
-#: ``_CACHED`` entries: under ~2 MB however long the reasons).
-_CACHED_TEXT = 2048
+#: The evidence search is cached on the reasons: at most ``_CACHED`` entries of at most
+#: ``_CACHED_TEXT`` characters of reasons (under ~2 MB), emptied when full.
 _CACHED = 512
+_CACHED_TEXT = 2048
+_TEXT_RULES: dict[tuple[str, ...], tuple[int, int, str] | None] = {}
+_NOT_CACHED = (-1, -1, "")
 
 
 def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:
@@ -258,34 +259,36 @@ def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:
     Reasons are read containers' first (they name a culprit), then the task's. A rule's evidence
     in a container reason wins over the same rule's evidence in the task's reason, so the culprit
     is named. The search depends on the reasons alone, and a failing task repeats the same reasons
-    every time it is restarted: it is cached on them (replay's Firehose events spend ~20% less).
+    every time it is restarted: it is cached on them.
     """
     carriers = [c for c in record.containers if c.reason]
-    reasons = tuple(c.reason for c in carriers if c.reason)
+    reasons = tuple([c.reason for c in carriers if c.reason])
     if record.stopped_reason:
         reasons += (record.stopped_reason,)
-    if sum(len(reason) for reason in reasons) <= _CACHED_TEXT:
+    hit = _TEXT_RULES.get(reasons, _NOT_CACHED)
+    if hit is _NOT_CACHED:
         hit = _text_rule(reasons)
-    else:
-        hit = _text_rule.__wrapped__(reasons)
+        if sum(len(reason) for reason in reasons) <= _CACHED_TEXT:
+            if len(_TEXT_RULES) >= _CACHED:
+                _TEXT_RULES.clear()
+            _TEXT_RULES[reasons] = hit
     if hit is None:
         return None
     index, which, quote = hit
     return index, Evidence(quote, carriers[which] if which < len(carriers) else None)
 
 
-@lru_cache(maxsize=_CACHED)
 def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
     """(rule index, index of the reason that carries it, the quoted evidence), or None.
 
     Plain substring tests: an order of magnitude faster than regular expressions here, and the
     families are fixed strings anyway. Each reason is lowered once.
     """
-    lowered = [reason.lower() for reason in reasons]
+    texts = [(which, reason.lower(), reason) for which, reason in enumerate(reasons)]
     for index, rule in enumerate(RULES):
         if not rule.evidence:
             continue
-        for which, (low, original) in enumerate(zip(lowered, reasons, strict=True)):
+        for which, low, original in texts:
             at = _position(low, rule.evidence)
             if at >= 0:
                 # Lowering changes the length of a few non-ASCII strings: then quote the lowered text.

@@ -68,11 +68,12 @@ def _time(obj: dict[str, Any], key: str, path: str) -> tuple[datetime, str] | tu
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
-            if value[10:11] == "T" and value[7:8] == "-" and value[-1:] == "Z":  # a calendar date in UTC
-                if len(value) == 24 and value[19] == ".":  # canonical already
-                    return parsed, value
-                if len(value) == 20:  # whole seconds, as EventBridge writes an event's ``time``
+            size = len(value)
+            if size in (24, 20) and value[-1] == "Z" and value[10] == "T" and value[7] == "-":
+                if size == 20:  # whole seconds, as EventBridge writes an event's ``time``
                     return parsed, value[:19] + ".000Z"
+                if value[19] == ".":  # canonical already (a calendar date, UTC, milliseconds)
+                    return parsed, value
             moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         except (ValueError, OverflowError):  # OverflowError: an offset pushing it past year 1 or 9999
             raise InvalidEvent(f"not an ISO 8601 timestamp: {value[:40]!r}", _join(path, key)) from None
