@@ -193,3 +193,15 @@ def test_the_same_reasons_name_each_tasks_own_culprit() -> None:
     # the same reason on the task instead of a container: no culprit from the cache either
     third = parse_event(make_event(stop_code="TaskFailedToStart", reason=pull, containers=[container("x", 0)]))
     assert third.category == "image-not-found" and third.culprit_container is None
+
+
+def test_the_reason_cache_stays_bounded() -> None:
+    from forwarder import classify as module
+
+    for index in range(module._CACHED + 50):
+        parse_event(make_event(stop_code="TaskFailedToStart", reason=f"CannotPullContainerError: ref {index} not found"))
+        assert len(module._TEXT_RULES) <= module._CACHED
+    long_reason = "CannotPullContainerError: not found " + "x" * module._CACHED_TEXT
+    record = parse_event(make_event(stop_code="TaskFailedToStart", reason=long_reason))
+    assert record.category == "image-not-found"
+    assert not any(long_reason in reasons for reasons in module._TEXT_RULES)

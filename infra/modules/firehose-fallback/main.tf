@@ -12,7 +12,7 @@ locals {
     datadog = "https://aws-kinesis-http-intake.logs.${var.datadog_site}/v1/input"
     newrelic = {
       US = "https://aws-api.newrelic.com/firehose/v1"
-      EU = "https://aws-api.eu01.nr-data.net/firehose/v1"
+      EU = "https://aws-api.eu.newrelic.com/firehose/v1"
     }[var.newrelic_region]
   }
   endpoint_url  = coalesce(var.endpoint_url, local.vendor_endpoints[var.vendor])

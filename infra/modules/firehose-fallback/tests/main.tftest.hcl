@@ -162,7 +162,7 @@ run "new_relic_regions" {
   }
 
   assert {
-    condition     = aws_kinesis_firehose_delivery_stream.this.http_endpoint_configuration[0].url == "https://aws-api.eu01.nr-data.net/firehose/v1"
+    condition     = aws_kinesis_firehose_delivery_stream.this.http_endpoint_configuration[0].url == "https://aws-api.eu.newrelic.com/firehose/v1"
     error_message = "New Relic EU must use the EU Firehose intake."
   }
 
