@@ -30,12 +30,15 @@ HOUR_MS = 3_600_000
 #: How old a log each destination still indexes (Datadog 18 h, New Relic 48 h), and how far ahead.
 WINDOW_MS = {"datadog": 18 * HOUR_MS, "newrelic": 48 * HOUR_MS}
 FUTURE_MS = {"datadog": 2 * HOUR_MS}
-#: ``auto`` switches to "now" this long before the window closes: the log must still be inside it
-#: when the vendor reads it (a record is encoded seconds before it is sent, never minutes).
+#: ``auto`` switches to "now" at least this long before the window closes: the log must still be
+#: inside it when the vendor reads it. Replay adds the longest a record encoded now can wait to be
+#: sent (``Replayer.margin_ms``: the queue ahead of it at ``--max-rps``, and ``--timeout`` of retries).
 MARGIN_MS = 5 * 60_000
 
 
-def replay_mark(record: StopRecord, destination: str, policy: TimestampPolicy, now_ms: int) -> Replay:
+def replay_mark(
+    record: StopRecord, destination: str, policy: TimestampPolicy, now_ms: int, margin_ms: int = MARGIN_MS
+) -> Replay:
     """The timestamp a replayed record is sent with; the original is always kept."""
     original = record_timestamp_ms(record)
     if original is None or policy == "now":
@@ -43,9 +46,9 @@ def replay_mark(record: StopRecord, destination: str, policy: TimestampPolicy, n
     if policy == "original":
         return Replay(original, original)
     window = WINDOW_MS.get(destination)
-    too_old = window is not None and now_ms - original > window - MARGIN_MS
+    too_old = window is not None and now_ms - original > window - margin_ms
     future = FUTURE_MS.get(destination)
-    too_new = future is not None and original - now_ms > future - MARGIN_MS
+    too_new = future is not None and original - now_ms > future - margin_ms
     return Replay(now_ms if too_old or too_new else original, original)
 
 
@@ -86,6 +89,7 @@ class Plan:
     timestamp: TimestampPolicy = "auto"
     only_undelivered: bool = False
     keep_records: bool = False  # dry run: keep the records, encode nothing (``encoders`` may be empty)
+    margin_ms: int = MARGIN_MS  # see replay_mark
 
 
 @dataclass
@@ -106,6 +110,7 @@ class Digest:
 
 def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
     names, keeps = plan.names, plan.selection.keeps
+    policy, margin = plan.timestamp, plan.margin_ms
     result = Digest(name, lines=() if plan.keep_records else tuple([] for _ in names))
     ids = result.ids
     columns = () if plan.keep_records else tuple(zip(names, plan.encoders, result.lines, strict=True))
@@ -132,7 +137,7 @@ def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
             continue
         for destination, encoder, column in columns:
             if destination in wanted:
-                column.append(encoder(record, replay_mark(record, destination, plan.timestamp, now_ms)))
+                column.append(encoder(record, replay_mark(record, destination, policy, now_ms, margin)))
             else:
                 column.append(None)
     return result

@@ -35,6 +35,7 @@ from forwarder.destinations.base import DELIVERED, Destination
 from forwarder.digest import (
     CHUNK_BYTES,
     CHUNK_EVENTS,
+    MARGIN_MS,
     Digest,
     Plan,
     Selection,
@@ -276,6 +277,15 @@ class Replayer:
         self._built: list[Destination] = []
         self._seen = SeenIds()
 
+    def margin_ms(self) -> int:
+        """How far inside a destination's window ``auto`` still sends a record's original time.
+        A record is encoded before it waits its turn: MARGIN_MS, plus the longest it can wait to
+        reach the vendor — the records held ahead of it (digests in flight, queued and running
+        batches) at ``--max-rps``, and one batch's retries (``--timeout``)."""
+        held = CHUNKS_PER_WORKER * max(self.workers, 1) * CHUNK_EVENTS + (self.concurrency + 1) * self.batch
+        requests = -(-held // self.batch) * len(self.names)
+        return MARGIN_MS + int((requests * self.limiter.interval + self.timeout) * 1000)
+
     # --- sender threads -------------------------------------------------------------------------
     def _destination(self, name: str) -> Destination:
         cache: dict[str, Destination] | None = getattr(self._local, "destinations", None)
@@ -336,6 +346,7 @@ class Replayer:
                 self.timestamp,
                 self.only_undelivered,
                 keep_records=self.dry_run is not None,
+                margin_ms=self.margin_ms(),
             )
             for source, result in self._digests(self._fetch(self._pending(objects)), plan):
                 owner = _Object(source.name)

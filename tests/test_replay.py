@@ -477,3 +477,26 @@ def test_a_worker_hands_back_a_chunk_after_so_many_events(monkeypatch: pytest.Mo
         results = digest_module.digest_chunk(chunk, 0, budget=10_000_000, events=events)
         assert [r.name for r in results] == [name for name, _ in chunk[:taken]]  # type: ignore[union-attr]
     assert sum(len(r.ids) for r in digest_module.digest_chunk(chunk, 0)) == 303  # type: ignore[union-attr]
+
+
+def test_auto_keeps_a_margin_for_the_wait_before_sending(vendors: Any, tmp_path: Path) -> None:
+    """``auto`` decides a record's timestamp when it is encoded, before it waits its turn and its
+    retries: the margin grows with --timeout and with the queue ahead of it at --max-rps, so a log
+    near the window's edge is not sent with an original time that has expired by then."""
+    dd, _ = vendors
+    event = copy.deepcopy(make_event(event_id="edge"))
+    stopped = datetime.now(UTC) - timedelta(hours=18) + timedelta(minutes=7)  # 7 min inside the window
+    event["detail"]["stoppedAt"] = stopped.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    original = int(stopped.replace(microsecond=0).timestamp() * 1000)
+    source = tmp_path / "edge.json"
+    source.write_text(json.dumps(event))
+    sent = []
+    for options in (["--timeout", "30"], ["--timeout", "300"], ["--timeout", "30", "--max-rps", "0.05"]):
+        dd.reset()
+        code, _, err = run("replay", "--to", "datadog", *options, str(source))
+        assert code == 0, err
+        [log] = dd.accepted
+        assert log["original_timestamp"] == original
+        sent.append(log["timestamp"] == original)
+    # 5 min + 30 s of retries: inside; + 300 s: too close; + 30 s and ~20 requests ahead at 0.05/s: too close
+    assert sent == [True, False, False]
