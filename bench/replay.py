@@ -99,7 +99,8 @@ import json, os, resource, sys
 from forwarder.cli import main
 code = main(["replay", "--to", "datadog", "--timestamp", "original", "--json", {folder!r}])
 hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
-workers = os.cpu_count() or 1
+from forwarder.commands.replay import usable_cpus
+workers = usable_cpus()  # what --workers defaults to
 worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 main_mb = int(hwm.split()[1]) / 1024
 print(json.dumps({{"peak_rss_mb": main_mb + workers * worker_mb, "main_mb": main_mb, "worker_mb": worker_mb,

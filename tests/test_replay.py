@@ -500,3 +500,30 @@ def test_auto_keeps_a_margin_for_the_wait_before_sending(vendors: Any, tmp_path:
         sent.append(log["timestamp"] == original)
     # 5 min + 30 s of retries: inside; + 300 s: too close; + 30 s and ~20 requests ahead at 0.05/s: too close
     assert sent == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("files", "most"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no limit
+        ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: rounded up
+        ({"cpu.max": "50000 100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # cgroup v1
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2),
+        ({"cpu.max": "garbage"}, None),
+        ({}, None),
+    ],
+)
+def test_default_workers_follow_the_cpus_a_container_may_use(
+    tmp_path: Path, files: dict[str, str], most: int | None
+) -> None:
+    import os
+
+    from forwarder.commands.replay import _cpu_quota, usable_cpus
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _cpu_quota(tmp_path) == most
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cpus(tmp_path) == (affinity if most is None else min(affinity, most))

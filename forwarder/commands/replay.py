@@ -8,6 +8,7 @@ import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from forwarder.classify import CATEGORIES
@@ -21,6 +22,41 @@ from forwarder.wiring import aws_client, build_destination, key_ref
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def usable_cpus(cgroup: Path = CGROUP) -> int:
+    """The CPUs this process may use: its affinity set, capped by a cgroup CPU quota (v2
+    ``cpu.max``, or v1 ``cpu/cpu.cfs_quota_us``). In a container (an ECS task, a CI job)
+    ``os.cpu_count()`` is the host's: 64 workers on a 2-CPU quota would only cost memory (~45 MB
+    each) and time slices."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        count = os.cpu_count() or 1
+    quota = _cpu_quota(cgroup)
+    return count if quota is None else min(count, quota)
+
+
+def _cpu_quota(cgroup: Path) -> int | None:
+    """Whole CPUs a cgroup CPU quota allows (rounded up), or None when there is none to read."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no limit
+        return None
+    if quota_us <= 0 or period_us <= 0:  # v1 writes -1 for no limit
+        return None
+    return max(1, -(-quota_us // period_us))
 
 
 def when(value: str, now: datetime) -> datetime:
@@ -67,8 +103,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="processes that parse and encode once a run is large (default: one per CPU; 0: this one)",
+        default=usable_cpus(),
+        help="processes that parse and encode once a run is large (default: one per usable CPU; 0: this one)",
     )
     parser.add_argument("--max-rps", type=float, help="at most this many requests per second")
     parser.add_argument("--checkpoint", help="file of finished objects; a re-run skips them")
