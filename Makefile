@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check forwarder
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy --strict forwarder
+	$(VENV)/bin/mypy --strict forwarder bench
 
 # infra-tools: checkov's own venv, so the infra tests run it rather than skip.
 pytest: $(STAMP) infra-tools

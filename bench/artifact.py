@@ -17,7 +17,7 @@ from bench.common import Row
 from forwarder.package import build
 from tests.lambda_child import lambda_runtime
 
-SITE = Path(__import__("httpx").__file__).resolve().parent.parent
+SITE = Path(str(__import__("httpx").__file__)).resolve().parent.parent
 RUNS = 7
 _PROBE = """
 import sys, time, json
