@@ -7,7 +7,8 @@ Three stages, each bounded, so memory stays flat however large the archive:
    object).
 2. digest (``forwarder.digest``): each object's events are parsed, filtered and encoded for every
    destination. This is where the CPU goes, so once a run proves large (``PARALLEL_AFTER``
-   objects) it moves to worker processes, one per core; small runs never pay for starting them.
+   objects or ``PARALLEL_AFTER_EVENTS`` events) it moves to worker processes, one per core;
+   small runs never pay for starting them.
 3. send: this process takes the digests in order, deduplicates by event id, fills a batch per
    destination and hands each full batch to a bounded pool of sender threads (gzip and HTTP
    release the GIL).
@@ -55,8 +56,12 @@ __all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "Timestamp
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
 FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large) ...
 FETCH_BYTES = 64_000_000  # ... and at most this much fetched ahead (Firehose objects reach 128 MiB)
-PARALLEL_AFTER = 500  # objects digested here before worker processes take over
-CHUNK_OBJECTS = 64  # objects per worker task (a worker also stops after CHUNK_BYTES of input)
+PARALLEL_AFTER = 500  # objects digested here before worker processes take over ...
+PARALLEL_AFTER_EVENTS = 5_000  # ... or events (a Firehose backup can be a few large objects)
+#: Objects per worker task, at most: fewer when objects are large (about CHUNK_EVENTS events a
+#: task, by the events per object seen so far), for a worker hands a task back unfinished after
+#: CHUNK_EVENTS events or CHUNK_BYTES of input, and the rest then waits behind every queued task.
+CHUNK_OBJECTS = 64
 #: Chunks queued or being digested, per worker. Results are taken in order, and one chunk can hold
 #: ten times the events of the next (a Firehose object of 500 beside 64 archive documents): with a
 #: short queue the other workers sit idle behind it. 2 per worker -> 8 took the bench from ~12k to
@@ -450,10 +455,10 @@ class Replayer:
     def _digests(
         self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
     ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
-        """Each object digested, in order: here for the first ``parallel_after`` objects, then (when
-        ``workers``) in worker processes."""
+        """Each object digested, in order: here for the first ``parallel_after`` objects (or
+        PARALLEL_AFTER_EVENTS events), then (when ``workers``) in worker processes."""
         for count, (source, data) in enumerate(fetched):
-            if self.workers and count >= self.parallel_after:
+            if self.workers and (count >= self.parallel_after or self.stats.read >= PARALLEL_AFTER_EVENTS):
                 yield from self._digests_in_workers(chain([(source, data)], fetched), plan)
                 return
             if isinstance(data, InputError):
@@ -476,7 +481,7 @@ class Replayer:
         )
         window: deque[tuple[list[tuple[SourceObject, bytes | str | InputError]], Future[Any]]] = deque()
         try:
-            for chunk in _chunks(fetched):
+            for chunk in _chunks(fetched, self._chunk_objects):
                 window.append((chunk, self._submit(pool, chunk)))
                 while len(window) > CHUNKS_PER_WORKER * self.workers:
                     yield from self._collected(pool, *window.popleft())
@@ -489,6 +494,12 @@ class Replayer:
             ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _chunk_objects(self) -> int:
+        """Objects for the next worker task: about CHUNK_EVENTS events by the events per object
+        read so far (2 for 500-event Firehose objects, CHUNK_OBJECTS for one-event documents)."""
+        per_object = self.stats.read / self.stats.objects if self.stats.objects else 1.0
+        return max(1, min(CHUNK_OBJECTS, int(CHUNK_EVENTS / max(per_object, 1.0))))
 
     def _submit(
         self, pool: ProcessPoolExecutor, chunk: list[tuple[SourceObject, bytes | str | InputError]]
@@ -531,14 +542,14 @@ def _fetched(
 
 
 def _chunks(
-    fetched: Iterator[tuple[SourceObject, bytes | str | InputError]],
+    fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], objects: Callable[[], int]
 ) -> Iterator[list[tuple[SourceObject, bytes | str | InputError]]]:
     chunk: list[tuple[SourceObject, bytes | str | InputError]] = []
     size = 0
     for source, data in fetched:
         chunk.append((source, data))
         size += len(data) if isinstance(data, bytes) else source.size or 0
-        if len(chunk) >= CHUNK_OBJECTS or size >= CHUNK_BYTES:
+        if len(chunk) >= objects() or size >= CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0
     if chunk:

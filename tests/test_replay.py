@@ -527,3 +527,43 @@ def test_default_workers_follow_the_cpus_a_container_may_use(
     assert _cpu_quota(tmp_path) == most
     affinity = len(os.sched_getaffinity(0))
     assert usable_cpus(tmp_path) == (affinity if most is None else min(affinity, most))
+
+
+def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Firehose backup can be a few objects of thousands of events: workers take over after so
+    many events, not only after so many objects, and then get a few such objects per task (a task
+    handed back unfinished waits behind every queued one)."""
+    from forwarder import replay
+
+    replayer = Replayer(("stdout",), lambda name: _Collect([]), Selection(), workers=2)
+    assert replayer._chunk_objects() == replay.CHUNK_OBJECTS  # nothing read yet
+    replayer.stats.objects, replayer.stats.read = 100, 100  # one event an object: archive documents
+    assert replayer._chunk_objects() == replay.CHUNK_OBJECTS
+    replayer.stats.objects, replayer.stats.read = 10, 5_000  # 500 an object: Firehose backups
+    assert replayer._chunk_objects() == replay.CHUNK_EVENTS // 500
+    replayer.stats.objects, replayer.stats.read = 1, 50_000
+    assert replayer._chunk_objects() == 1
+
+    # the switch: 11 objects of 600 events go to the workers after the 9th (5,400 events read)
+    taken: list[str] = []
+
+    def in_workers(fetched: Any, plan: Any) -> Any:
+        for source, _ in fetched:
+            taken.append(source.name)
+            yield source, replay.Digest(source.name)
+
+    monkeypatch.setattr(replayer, "_digests_in_workers", in_workers)
+    monkeypatch.setattr(replay, "digest", lambda plan, name, raw, now: replay.Digest(name, read=600))
+
+    class Listed:
+        size = None
+
+        def __init__(self, name: str) -> None:
+            self.name = self.path = name
+
+    replayer.stats = replay.Stats()
+    fetched = iter([(Listed(f"o{i}"), b"{}") for i in range(11)])
+    for _, result in replayer._digests(fetched, None):  # type: ignore[arg-type]
+        replayer.stats.objects += 1
+        replayer.stats.read += result.read  # type: ignore[union-attr]
+    assert taken == ["o9", "o10"]
