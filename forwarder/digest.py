@@ -99,6 +99,7 @@ class Digest:
     (None where the record is not to go there)."""
 
     name: str
+    size: int = 0  # bytes of input
     read: int = 0
     already_delivered: int = 0
     unreadable: bool = False  # part of the object could not be read: it is not checkpointed
@@ -111,7 +112,7 @@ class Digest:
 def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
     names, keeps = plan.names, plan.selection.keeps
     policy, margin = plan.timestamp, plan.margin_ms
-    result = Digest(name, lines=() if plan.keep_records else tuple([] for _ in names))
+    result = Digest(name, len(data), lines=() if plan.keep_records else tuple([] for _ in names))
     ids = result.ids
     columns = () if plan.keep_records else tuple(zip(names, plan.encoders, result.lines, strict=True))
     for entry in entries(data, name):
@@ -191,26 +192,31 @@ def start_worker(plan: Plan) -> None:
     _plan = plan
 
 
+def digest_object(plan: Plan, name: str, data: bytes | str, now_ms: int) -> Digest | InputError:
+    """``digest`` of an object's bytes, or of a local file (its path) read here."""
+    try:
+        raw = read_file(data) if isinstance(data, str) else data
+    except InputError as exc:
+        return exc
+    return digest(plan, name, raw, now_ms)
+
+
 def digest_chunk(
     chunk: list[tuple[str, bytes | str]], now_ms: int, budget: int = CHUNK_BYTES, events: int = CHUNK_EVENTS
 ) -> list[Digest | InputError]:
     """Digest objects in a worker: (name, its bytes, or the path of a local file to read here).
-    Stops after ``budget`` bytes of input (local files are not measured before they are read) or
-    ``events`` events read, whichever comes first: the caller sends the rest again. So one chunk
-    of large files never holds them all in memory, and a chunk's results are about the same size
-    whatever the objects are (64 archive documents, or one gzipped Firehose object of thousands)."""
+    Stops after ``budget`` bytes of input or ``events`` events read, whichever comes first: the
+    caller sends the rest again. So one chunk of large files never holds them all in memory, and
+    a chunk's results are about the same size whatever the objects are (64 archive documents, or
+    one gzipped Firehose object of thousands)."""
     assert _plan is not None, "start_worker was not run"
     results: list[Digest | InputError] = []
     for name, data in chunk:
-        try:
-            raw = read_file(data) if isinstance(data, str) else data
-        except InputError as exc:
-            results.append(exc)
-            continue
-        result = digest(_plan, name, raw, now_ms)
+        result = digest_object(_plan, name, data, now_ms)
         results.append(result)
-        budget -= len(raw)
-        events -= result.read
-        if budget <= 0 or events <= 0:
-            break
+        if isinstance(result, Digest):
+            budget -= result.size
+            events -= result.read
+            if budget <= 0 or events <= 0:
+                break
     return results

@@ -41,13 +41,12 @@ from forwarder.digest import (
     Plan,
     Selection,
     TimestampPolicy,
-    digest,
     digest_chunk,
+    digest_object,
     replay_mark,
     start_worker,
 )
 from forwarder.errors import ForwarderError, InputError
-from forwarder.inputs import read_file
 from forwarder.model import StopRecord
 from forwarder.sources import SourceObject
 
@@ -219,8 +218,7 @@ class SeenIds:
         self._bits[byte] |= bit
         self._recent.add(fingerprint)
         if len(self._recent) >= self.RECENT:
-            # Merged slice by slice like the main array: sorted(chain(middle, recent)) was as fast
-            # but built a list of Python ints the size of the middle array (~4.7 MB at its largest).
+            # Slice by slice, as for the main array: no list of Python ints the size of the middle one.
             self._middle = _merged(self._middle, array("q", sorted(self._recent)))
             self._recent = set()
             if len(self._middle) >= self.MIDDLE:
@@ -298,7 +296,7 @@ class Replayer:
         A record is encoded before it waits its turn: MARGIN_MS, plus the longest it can wait to
         reach the vendor — the records held ahead of it (digests in flight, queued and running
         batches) at ``--max-rps``, and one batch's retries (``--timeout``)."""
-        held = CHUNKS_PER_WORKER * max(self.workers, 1) * CHUNK_EVENTS + (self.concurrency + 1) * self.batch
+        held = self._chunks_in_flight() * CHUNK_EVENTS + (self.concurrency + 1) * self.batch
         requests = -(-held // self.batch) * len(self.names)
         return MARGIN_MS + int((requests * self.limiter.interval + self.timeout) * 1000)
 
@@ -476,13 +474,8 @@ class Replayer:
                 return
             if isinstance(data, InputError):
                 yield source, data
-                continue
-            try:
-                raw = read_file(data) if isinstance(data, str) else data
-            except InputError as exc:
-                yield source, exc
-                continue
-            yield source, digest(plan, source.name, raw, self.now_ms())
+            else:
+                yield source, digest_object(plan, source.name, data, self.now_ms())
 
     def _digests_in_workers(
         self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
@@ -496,7 +489,7 @@ class Replayer:
         try:
             for chunk in _chunks(fetched, self._chunk_objects):
                 window.append((chunk, self._submit(pool, chunk)))
-                while len(window) > CHUNKS_PER_WORKER * self.workers:
+                while len(window) > self._chunks_in_flight():
                     yield from self._collected(pool, *window.popleft())
             while window:
                 yield from self._collected(pool, *window.popleft())
@@ -507,6 +500,9 @@ class Replayer:
             ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _chunks_in_flight(self) -> int:
+        return CHUNKS_PER_WORKER * max(self.workers, 1)
 
     def _chunk_objects(self) -> int:
         """Objects for the next worker task: about CHUNK_EVENTS events by the events per object
@@ -525,7 +521,8 @@ class Replayer:
         chunk: list[tuple[SourceObject, bytes | str | InputError]],
         future: Future[list[Digest | InputError]],
     ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
-        """A chunk's results in order; what a worker left (its input budget ran out) is sent again."""
+        """A chunk's results in order; what a worker left (its byte or event budget ran out) is sent
+        again."""
         while True:
             results = future.result()
             taken = 0

@@ -553,7 +553,7 @@ def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyP
             yield source, replay.Digest(source.name)
 
     monkeypatch.setattr(replayer, "_digests_in_workers", in_workers)
-    monkeypatch.setattr(replay, "digest", lambda plan, name, raw, now: replay.Digest(name, read=600))
+    monkeypatch.setattr(replay, "digest_object", lambda plan, name, data, now: replay.Digest(name, read=600))
 
     class Listed:
         size = None
