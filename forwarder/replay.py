@@ -49,11 +49,12 @@ from forwarder.digest import (
 from forwarder.errors import ForwarderError, InputError
 from forwarder.model import StopRecord
 from forwarder.sources import SourceObject
+from forwarder.wiring import AWS_CONNECTIONS
 
 __all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "TimestampPolicy", "replay_mark"]
 
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
-FETCHERS = 32  # S3 GETs in flight (the S3 client's connection pool is as large) ...
+FETCHERS = AWS_CONNECTIONS  # S3 GETs in flight, one per connection of the S3 client ...
 FETCH_BYTES = 64_000_000  # ... and at most this much fetched ahead (Firehose objects reach 128 MiB)
 PARALLEL_AFTER = 500  # objects digested here before worker processes take over ...
 PARALLEL_AFTER_EVENTS = 5_000  # ... or events (a Firehose backup can be a few large objects)

@@ -20,6 +20,9 @@ KEY_VARIABLES = {
     "NEW_RELIC_LICENSE_KEY_SSM_PARAMETER",
 }
 
+#: Connections per AWS client: replay fetches as many S3 objects at once (``replay.FETCHERS``).
+AWS_CONNECTIONS = 32
+
 
 def aws_client(service: str) -> Any:
     """A boto3 client; boto3 honours ``AWS_ENDPOINT_URL`` (a local emulator) by itself."""
@@ -27,12 +30,11 @@ def aws_client(service: str) -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
     # Short timeouts and few retries: the Lambda's deadline, not boto3's defaults, bounds the work.
-    # 32 connections: replay fetches that many S3 objects at once (replay.FETCHERS).
     config = Config(
         connect_timeout=3,
         read_timeout=10,
         retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=32,
+        max_pool_connections=AWS_CONNECTIONS,
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]  # boto3 checks the name
 
