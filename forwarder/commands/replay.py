@@ -103,7 +103,6 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=usable_cpus(),
         help="processes that parse and encode once a run is large (default: one per usable CPU; 0: this one)",
     )
     parser.add_argument("--max-rps", type=float, help="at most this many requests per second")
@@ -168,7 +167,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ConfigError(f"--since/--until: {exc}") from None
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
-    if args.workers < 0:
+    if args.workers is not None and args.workers < 0:
         raise ConfigError("--workers must be 0 or more")
     selection = Selection(window, frozenset(args.cluster), frozenset(args.service), frozenset(args.family),
                           frozenset(args.category), args.min_severity)  # fmt: skip
@@ -194,7 +193,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timestamp=args.timestamp,
         only_undelivered=args.only_undelivered,
         concurrency=args.concurrency,
-        workers=args.workers,
+        workers=usable_cpus() if args.workers is None else args.workers,  # read cgroups only here
         max_rps=args.max_rps,
         timeout=args.timeout,
         checkpoint=Checkpoint(args.checkpoint) if args.checkpoint else None,
