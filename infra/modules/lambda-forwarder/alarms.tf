@@ -2,23 +2,22 @@ locals {
   alarm_actions = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   # Every alarm fires on any datapoint above zero in a period; they differ only in what they watch.
   alarm_order = ["errors", "throttles", "failure_queue"]
+  lambda_metric = {
+    namespace  = "AWS/Lambda"
+    dimensions = { FunctionName = aws_lambda_function.this.function_name }
+    statistic  = "Sum"
+  }
   alarms = {
-    errors = {
+    errors = merge(local.lambda_metric, {
       name        = "${var.name}-errors"
       description = "The ECS stop forwarder raised errors: stop records may not have reached the vendors. Check log group ${aws_cloudwatch_log_group.this.name}."
-      namespace   = "AWS/Lambda"
       metric_name = "Errors"
-      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
-      statistic   = "Sum"
-    }
-    throttles = {
+    })
+    throttles = merge(local.lambda_metric, {
       name        = "${var.name}-throttles"
       description = "The ECS stop forwarder was throttled: events are delayed and may expire into the on-failure queue."
-      namespace   = "AWS/Lambda"
       metric_name = "Throttles"
-      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
-      statistic   = "Sum"
-    }
+    })
     failure_queue = {
       name        = "${var.name}-failure-queue-not-empty"
       description = "Events failed every retry and wait in ${aws_sqs_queue.failures.name}: inspect them and replay from the archive."
