@@ -190,6 +190,7 @@ def test_datadog_tags_are_cached_per_value_and_long_values_are_not_kept() -> Non
     assert payloads.datadog_tags(record, ("team:core",)) == first + ",team:core"
     assert payloads.datadog_tags(record, replayed=True).endswith(",replayed:true")
     assert payloads.datadog_tags(record) == first
+    assert payloads.datadog_tags(record) is first  # the cached string itself, not built again
     long_cluster = replace(record, cluster="c" * 600)
     kept = len(payloads._TAGS)
     assert f"ecs_cluster_name:{'c' * 600}" in payloads.datadog_tags(long_cluster).split(",")
