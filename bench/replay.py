@@ -167,7 +167,7 @@ def one_per_request(url: str, count: int) -> float:
 
 def digest_cpu(folder: Path) -> float:
     """CPU µs per event of the per-object work alone (read, parse, filter, encode), in this process."""
-    from forwarder.digest import Digest, Plan, Selection, digest_object
+    from forwarder.digest import Plan, Selection, digest
     from forwarder.payloads import DatadogEncoder
     from forwarder.sources import Window, list_sources
 
@@ -175,8 +175,8 @@ def digest_cpu(folder: Path) -> float:
     paths = [str(source.path) for source in list_sources([str(folder)], Window(), lambda service: None)]  # type: ignore[union-attr]
     started, events = time.process_time(), 0
     for path in paths:
-        result = digest_object(plan, path, path, 0)
-        assert isinstance(result, Digest), result
+        result = digest(plan, [(path, path)], 0)
+        assert not result.errors, result.errors
         events += len(result.ids)
     return (time.process_time() - started) / events * 1e6
 

@@ -1,15 +1,15 @@
-"""What replay does to one object: its events read, filtered, and encoded for each destination.
+"""What replay does to objects: their events read, filtered, and encoded for each destination.
 
 Bytes in, a ``Digest`` out, and nothing shared: it runs in the replaying process or in a worker
-process (replay parses on every core). Dedup, batching and sending stay in the replaying process,
-which sees every digest in order. This module imports no AWS or HTTP library, so a worker starts
-quickly and small.
+process (replay parses on every core), on several objects at a time. Dedup, batching and sending
+stay in the replaying process, which sees every digest in order. This module imports no AWS or
+HTTP library, so a worker starts quickly and small.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -94,31 +94,73 @@ class Plan:
 
 @dataclass
 class Digest:
-    """One object, digested: the records that passed the filters, in order, as columns (cheap to
-    pickle): their event ids, and for each destination of the plan one encoded log per record
-    (None where the record is not to go there)."""
+    """Objects digested together (one worker task, or a run of objects in the replaying process),
+    in order. For each object: its name, and where its records end in the columns. The records
+    that passed the filters, as columns (cheap to pickle, and one result per task rather than one
+    per object: the replaying process handles 64 one-event archive documents as one piece): their
+    event ids, and for each destination of the plan one encoded log per record (None where the
+    record is not to go there)."""
 
-    name: str
+    names: list[str] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # per object: len(ids) once its records are in
+    unreadable: list[int] = field(default_factory=list)  # objects not wholly read: not checkpointed
     size: int = 0  # bytes of input
     read: int = 0
     already_delivered: int = 0
-    unreadable: bool = False  # part of the object could not be read: it is not checkpointed
-    errors: list[ForwarderError] = field(default_factory=list)
+    errors: list[tuple[str, ForwarderError]] = field(default_factory=list)  # (object, what went wrong)
     ids: list[str] = field(default_factory=list)
     lines: tuple[list[bytes | None], ...] = ()
     records: list[tuple[StopRecord, tuple[str, ...]]] = field(default_factory=list)  # dry run: with where to
 
+    @classmethod
+    def failed(cls, name: str, error: ForwarderError) -> Digest:
+        """An object that could not be fetched: nothing read, reported, not checkpointed."""
+        return cls([name], [0], [0], errors=[(name, error)])
 
-def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
+
+def digest(
+    plan: Plan,
+    objects: Iterable[tuple[str, bytes | str]],
+    now_ms: int,
+    budget: int | None = None,
+    events: int | None = None,
+) -> Digest:
+    """Digest objects (name, its bytes or the path of a local file, read here) in order. Stops
+    after ``budget`` bytes of input or ``events`` events read, whichever comes first (at least
+    one object is taken): the caller sends the rest again (``len(result.names)`` were taken). So
+    one task of large files never holds them all in memory, and a task's result is about the same
+    size whatever the objects are (64 archive documents, or one gzipped Firehose object of
+    thousands)."""
+    result = Digest(lines=() if plan.keep_records else tuple([] for _ in plan.names))
+    for name, data in objects:
+        try:
+            raw = read_file(data) if isinstance(data, str) else data
+        except InputError as exc:
+            result.errors.append((name, exc))
+            wholly_read = False
+        else:
+            result.size += len(raw)
+            wholly_read = _digest_into(result, plan, name, raw, now_ms)
+        if not wholly_read:
+            result.unreadable.append(len(result.names))
+        result.names.append(name)
+        result.ends.append(len(result.ids))
+        if (budget is not None and result.size >= budget) or (events is not None and result.read >= events):
+            break
+    return result
+
+
+def _digest_into(result: Digest, plan: Plan, name: str, data: bytes, now_ms: int) -> bool:
+    """One object's records added to ``result``; False when part of it could not be read."""
+    wholly_read = True
     names, keeps = plan.names, plan.selection.keeps
     policy, margin = plan.timestamp, plan.margin_ms
-    result = Digest(name, len(data), lines=() if plan.keep_records else tuple([] for _ in names))
-    ids = result.ids
+    ids, errors = result.ids, result.errors
     columns = () if plan.keep_records else tuple(zip(names, plan.encoders, result.lines, strict=True))
     for entry in entries(data, name):
         if isinstance(entry, ForwarderError):
-            result.errors.append(entry)
-            result.unreadable = result.unreadable or isinstance(entry, InputError)
+            errors.append((name, entry))
+            wholly_read = wholly_read and not isinstance(entry, InputError)
             continue
         record, deliveries = entry
         result.read += 1
@@ -141,7 +183,7 @@ def digest(plan: Plan, name: str, data: bytes, now_ms: int) -> Digest:
                 column.append(encoder(record, replay_mark(record, destination, policy, now_ms, margin)))
             else:
                 column.append(None)
-    return result
+    return wholly_read
 
 
 def _status(delivery: Any) -> Any:
@@ -192,31 +234,9 @@ def start_worker(plan: Plan) -> None:
     _plan = plan
 
 
-def digest_object(plan: Plan, name: str, data: bytes | str, now_ms: int) -> Digest | InputError:
-    """``digest`` of an object's bytes, or of a local file (its path) read here."""
-    try:
-        raw = read_file(data) if isinstance(data, str) else data
-    except InputError as exc:
-        return exc
-    return digest(plan, name, raw, now_ms)
-
-
 def digest_chunk(
     chunk: list[tuple[str, bytes | str]], now_ms: int, budget: int = CHUNK_BYTES, events: int = CHUNK_EVENTS
-) -> list[Digest | InputError]:
-    """Digest objects in a worker: (name, its bytes, or the path of a local file to read here).
-    Stops after ``budget`` bytes of input or ``events`` events read, whichever comes first: the
-    caller sends the rest again. So one chunk of large files never holds them all in memory, and
-    a chunk's results are about the same size whatever the objects are (64 archive documents, or
-    one gzipped Firehose object of thousands)."""
+) -> Digest:
+    """``digest`` in a worker process, with the plan it was started with."""
     assert _plan is not None, "start_worker was not run"
-    results: list[Digest | InputError] = []
-    for name, data in chunk:
-        result = digest_object(_plan, name, data, now_ms)
-        results.append(result)
-        if isinstance(result, Digest):
-            budget -= result.size
-            events -= result.read
-            if budget <= 0 or events <= 0:
-                break
-    return results
+    return digest(_plan, chunk, now_ms, budget, events)

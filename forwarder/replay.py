@@ -22,9 +22,9 @@ import multiprocessing
 import threading
 import time
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,8 +41,8 @@ from forwarder.digest import (
     Plan,
     Selection,
     TimestampPolicy,
+    digest,
     digest_chunk,
-    digest_object,
     replay_mark,
     start_worker,
 )
@@ -149,35 +149,63 @@ class RateLimiter:
         time.sleep(max(0.0, start - now))
 
 
+#: Objects for one digest: (name, bytes, or the path of a local file, read where it is digested).
+_Work = list[tuple[str, bytes | str]]
+
+
 @dataclass
-class _Object:
-    name: str
-    pending: int = 0
-    read: bool = False
-    failed: bool = False
+class _Owner:
+    """The objects of one digest, for the checkpoint: an object is marked once every record
+    queued from it is settled, if all were delivered and it was wholly read. It does not hold the
+    digest: each record's encoded log is freed as soon as its own batch is sent."""
+
+    names: list[str]
+    ends: list[int]  # per object: where its records end in the digest's columns
+    failed: set[int]  # objects (indices) not to checkpoint
+    left: list[int]  # per object: records queued and not yet settled (kept only with a checkpoint)
+    read: bool = False  # all its records are queued
+
+    def owner_of(self, position: int) -> int:
+        """The object (its index) the record at ``position`` in the digest's columns came from."""
+        return bisect_right(self.ends, position)
+
+    def runs(self, positions: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """(object, how many of ``positions`` came from it), for positions in ascending order: a
+        step per object, not per record."""
+        at = 0
+        while at < len(positions):
+            index = self.owner_of(positions[at])
+            end = bisect_left(positions, self.ends[index], at)
+            yield index, end - at
+            at = end
+
+
+#: Records waiting for one destination: (their owner, encoded logs, their positions in the owner's
+#: digest, which say the object each came from).
+_Segment = tuple[_Owner, list[bytes], Sequence[int]]
 
 
 class _Queue:
-    """Records waiting for one destination, as (object, encoded logs) segments."""
+    """Records waiting for one destination, as segments."""
 
     def __init__(self) -> None:
-        self.segments: deque[tuple[_Object, list[bytes]]] = deque()
+        self.segments: deque[_Segment] = deque()
         self.count = 0
 
-    def add(self, owner: _Object, lines: list[bytes]) -> None:
-        self.segments.append((owner, lines))
+    def add(self, owner: _Owner, lines: list[bytes], positions: Sequence[int]) -> None:
+        self.segments.append((owner, lines, positions))
         self.count += len(lines)
 
-    def take(self, limit: int) -> list[tuple[_Object, list[bytes]]]:
+    def take(self, limit: int) -> list[_Segment]:
         """Up to ``limit`` records from the front, a segment split where the limit falls."""
-        taken: list[tuple[_Object, list[bytes]]] = []
+        taken: list[_Segment] = []
         room = limit
         while self.segments and room:
-            owner, lines = self.segments.popleft()
+            owner, lines, positions = self.segments.popleft()
             if len(lines) > room:
-                self.segments.appendleft((owner, lines[room:]))
-                lines = lines[:room]
-            taken.append((owner, lines))
+                self.segments.appendleft((owner, lines[room:], positions[room:]))
+                lines, positions = lines[:room], positions[:room]
+            taken.append((owner, lines, positions))
             room -= len(lines)
         self.count -= limit - room
         return taken
@@ -312,28 +340,32 @@ class Replayer:
                 self._built.append(cache[name])
         return cache[name]
 
-    def _job(self, name: str, segments: list[tuple[_Object, list[bytes]]]) -> None:
+    def _job(self, name: str, segments: list[_Segment]) -> None:
         self.limiter.wait()
         destination = self._destination(name)
-        parts = list(chain.from_iterable(lines for _, lines in segments))
+        parts = list(chain.from_iterable(lines for _, lines, _ in segments))
         outcomes = destination.deliver_parts(parts, time.monotonic() + self.timeout)
         with self._lock:
             at = 0
-            for owner, lines in segments:
+            for owner, lines, positions in segments:
                 mine = outcomes[at : at + len(lines)]
                 at += len(lines)
-                failed = [outcome for outcome in mine if outcome.status != DELIVERED]
+                failed = [index for index, outcome in enumerate(mine) if outcome.status != DELIVERED]
                 self.stats.sent[name] += len(mine) - len(failed)
                 if failed:
                     self.stats.failed[name] += len(failed)
-                    self.stats.errors.update((name, f"{o.status}: {o.error}") for o in failed)
-                    owner.failed = True
-                owner.pending -= len(lines)
-                self._finish_if_done(owner)
+                    self.stats.errors.update((name, f"{mine[i].status}: {mine[i].error}") for i in failed)
+                    owner.failed.update(owner.owner_of(positions[i]) for i in failed)
+                if self.checkpoint is not None:
+                    for index, count in owner.runs(positions):
+                        owner.left[index] -= count
+                        if owner.left[index] == 0 and owner.read:
+                            self._finish(owner, index)
 
-    def _finish_if_done(self, owner: _Object) -> None:
-        if owner.read and owner.pending == 0 and not owner.failed and self.checkpoint is not None:
-            self.checkpoint.mark(owner.name)
+    def _finish(self, owner: _Owner, index: int) -> None:
+        """Object ``index`` of ``owner`` is settled (the caller holds the lock)."""
+        if index not in owner.failed and self.checkpoint is not None:
+            self.checkpoint.mark(owner.names[index])
 
     # --- the calling thread ----------------------------------------------------------------------
     def run(self, objects: Iterable[SourceObject | InputError]) -> Stats:
@@ -363,18 +395,16 @@ class Replayer:
                 keep_records=self.dry_run is not None,
                 margin_ms=self.margin_ms(),
             )
-            for source, result in self._digests(self._fetch(self._pending(objects)), plan):
-                owner = _Object(source.name)
-                if isinstance(result, InputError):
-                    self.stats.invalid += 1
-                    self.report(source.name, result)
-                    owner.failed = True
-                else:
-                    self._take(result, owner, queues, submit)
+            for result in self._digests(self._fetch(self._pending(objects)), plan):
+                unsettled = [0] * len(result.names) if self.checkpoint else []
+                owner = _Owner(result.names, result.ends, set(result.unreadable), unsettled)
+                self._take(result, owner, queues, submit)
                 with self._lock:
                     owner.read = True
-                    self.stats.objects += 1
-                    self._finish_if_done(owner)
+                    self.stats.objects += len(result.names)
+                    for index, left in enumerate(owner.left):
+                        if left == 0:
+                            self._finish(owner, index)
                 self.progress(self.stats)
             for name in self.names:
                 while queues[name].count:
@@ -391,16 +421,15 @@ class Replayer:
         return self.stats
 
     def _take(
-        self, result: Digest, owner: _Object, queues: dict[str, _Queue], submit: Callable[[str], None]
+        self, result: Digest, owner: _Owner, queues: dict[str, _Queue], submit: Callable[[str], None]
     ) -> None:
         """Count a digest, drop the events already seen, queue the rest for their destinations."""
         stats = self.stats
         stats.read += result.read
         stats.already_delivered += result.already_delivered
-        owner.failed = result.unreadable
-        for error in result.errors:
+        for name, error in result.errors:
             stats.invalid += 1
-            self.report(result.name, error)
+            self.report(name, error)
         seen = self._seen.add
         fresh = [index for index, event_id in enumerate(result.ids) if seen(event_id)]
         stats.duplicates += len(result.ids) - len(fresh)
@@ -410,18 +439,23 @@ class Replayer:
                 self.dry_run(*result.records[index])
             return
         everything = len(fresh) == len(result.ids)
-        columns = []
+        positions: Sequence[int] = range(len(result.ids)) if everything else fresh
+        columns: list[tuple[str, list[bytes | None], Sequence[int]]] = []
         for name, column in zip(self.names, result.lines, strict=True):
-            lines = column if everything else [column[index] for index in fresh]
+            lines, where = (column if everything else [column[index] for index in fresh]), positions
             if self.only_undelivered and None in lines:  # not every record goes everywhere
-                lines = [line for line in lines if line is not None]
+                kept = [at for at, line in enumerate(lines) if line is not None]
+                lines, where = [lines[at] for at in kept], [where[at] for at in kept]
             if lines:
-                columns.append((name, lines))
-        with self._lock:  # before any of them is queued: a sender may finish one at once
-            owner.pending += sum(len(lines) for _, lines in columns)
-        for name, lines in columns:
+                columns.append((name, lines, where))
+        if self.checkpoint is not None:
+            with self._lock:  # before any of them is queued: a sender may settle them at once
+                for _, _, where in columns:
+                    for index, count in owner.runs(where):
+                        owner.left[index] += count
+        for name, lines, where in columns:
             queue = queues[name]
-            queue.add(owner, lines)  # type: ignore[arg-type]  # no None left
+            queue.add(owner, lines, where)  # type: ignore[arg-type]  # no None left
             while queue.count >= self.batch:
                 submit(name)
 
@@ -466,30 +500,44 @@ class Replayer:
 
     def _digests(
         self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
-    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
-        """Each object digested, in order: here for the first ``parallel_after`` objects (or
-        PARALLEL_AFTER_EVENTS events), then (when ``workers``) in worker processes."""
-        for count, (source, data) in enumerate(fetched):
-            if self.workers and (count >= self.parallel_after or self.stats.read >= PARALLEL_AFTER_EVENTS):
-                yield from self._digests_in_workers(chain([(source, data)], fetched), plan)
+    ) -> Iterator[Digest]:
+        """The objects digested, in order, a run of them at a time: here until ``parallel_after``
+        objects (or PARALLEL_AFTER_EVENTS events) were read, then (when ``workers``) in worker
+        processes."""
+        pieces = _pieces(fetched, self._chunk_objects)
+        for piece in pieces:
+            if isinstance(piece, Digest):
+                yield piece
+                continue
+            work = piece
+            while work and not self._parallel():
+                result = digest(plan, work, self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
+                yield result
+                work = work[len(result.names) :]
+            if work:  # sized now by what was read: the piece was sized before anything was
+                size = self._chunk_objects()
+                rest = (work[at : at + size] for at in range(0, len(work), size))
+                yield from self._digests_in_workers(chain(rest, pieces), plan)
                 return
-            if isinstance(data, InputError):
-                yield source, data
-            else:
-                yield source, digest_object(plan, source.name, data, self.now_ms())
 
-    def _digests_in_workers(
-        self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
-    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
+    def _parallel(self) -> bool:
+        """Whether the run has proved large enough to pay for starting worker processes."""
+        read_enough = self.stats.objects >= self.parallel_after or self.stats.read >= PARALLEL_AFTER_EVENTS
+        return self.workers > 0 and read_enough
+
+    def _digests_in_workers(self, pieces: Iterator[_Work | Digest], plan: Plan) -> Iterator[Digest]:
         # spawn, not fork: sender and fetch threads are running, and a forked child would inherit
         # whatever locks they hold. A worker imports only forwarder.digest and what it needs.
         pool = ProcessPoolExecutor(
             self.workers, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(plan,)
         )
-        window: deque[tuple[list[tuple[SourceObject, bytes | str | InputError]], Future[Any]]] = deque()
+        window: deque[tuple[_Work, Future[Digest]]] = deque()
         try:
-            for chunk in _chunks(fetched, self._chunk_objects):
-                window.append((chunk, self._submit(pool, chunk)))
+            for piece in pieces:
+                if isinstance(piece, Digest):
+                    yield piece
+                    continue
+                window.append((piece, self._submit(pool, piece)))
                 while len(window) > self._chunks_in_flight():
                     yield from self._collected(pool, *window.popleft())
             while window:
@@ -511,34 +559,18 @@ class Replayer:
         per_object = self.stats.read / self.stats.objects if self.stats.objects else 1.0
         return max(1, min(CHUNK_OBJECTS, int(CHUNK_EVENTS / max(per_object, 1.0))))
 
-    def _submit(
-        self, pool: ProcessPoolExecutor, chunk: list[tuple[SourceObject, bytes | str | InputError]]
-    ) -> Future[list[Digest | InputError]]:
-        return pool.submit(digest_chunk, _work(chunk), self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
+    def _submit(self, pool: ProcessPoolExecutor, work: _Work) -> Future[Digest]:
+        return pool.submit(digest_chunk, work, self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
 
-    def _collected(
-        self,
-        pool: ProcessPoolExecutor,
-        chunk: list[tuple[SourceObject, bytes | str | InputError]],
-        future: Future[list[Digest | InputError]],
-    ) -> Iterator[tuple[SourceObject, Digest | InputError]]:
-        """A chunk's results in order; what a worker left (its byte or event budget ran out) is sent
-        again."""
+    def _collected(self, pool: ProcessPoolExecutor, work: _Work, future: Future[Digest]) -> Iterator[Digest]:
+        """A task's result; what the worker left (its byte or event budget ran out) is sent again."""
         while True:
-            results = future.result()
-            taken = 0
-            for index, (source, data) in enumerate(chunk):
-                if isinstance(data, InputError):
-                    yield source, data
-                elif taken < len(results):
-                    yield source, results[taken]
-                    taken += 1
-                else:
-                    chunk = chunk[index:]
-                    break
-            else:
+            result = future.result()
+            yield result
+            work = work[len(result.names) :]
+            if not work:
                 return
-            future = self._submit(pool, chunk)
+            future = self._submit(pool, work)
 
 
 def _fetched(
@@ -552,20 +584,21 @@ def _fetched(
         return source, exc
 
 
-def _chunks(
+def _pieces(
     fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], objects: Callable[[], int]
-) -> Iterator[list[tuple[SourceObject, bytes | str | InputError]]]:
-    chunk: list[tuple[SourceObject, bytes | str | InputError]] = []
+) -> Iterator[_Work | Digest]:
+    """The objects to digest, ``objects()`` at a time (or CHUNK_BYTES of fetched input); an object
+    that could not be fetched comes at once, as a digest of its own."""
+    work: _Work = []
     size = 0
     for source, data in fetched:
-        chunk.append((source, data))
+        if isinstance(data, InputError):
+            yield Digest.failed(source.name, data)
+            continue
+        work.append((source.name, data))
         size += len(data) if isinstance(data, bytes) else source.size or 0
-        if len(chunk) >= objects() or size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _work(chunk: list[tuple[SourceObject, bytes | str | InputError]]) -> list[tuple[str, bytes | str]]:
-    return [(source.name, data) for source, data in chunk if not isinstance(data, InputError)]
+        if len(work) >= objects() or size >= CHUNK_BYTES:
+            yield work
+            work, size = [], 0
+    if work:
+        yield work

@@ -214,34 +214,68 @@ class _Collect:
 
 
 def test_resume_after_an_interruption(tmp_path: Path) -> None:
+    from forwarder.replay import CHUNK_OBJECTS
+
     folder = tmp_path / "objects"
     folder.mkdir()
-    for index in range(20):
+    total = CHUNK_OBJECTS * 2 + 20  # digested CHUNK_OBJECTS at a time: the run is stopped after the first
+    for index in range(total):
         events = [make_event(event_id=f"o{index}-e{j}") for j in range(5)]
         (folder / f"{index:03d}.gz").write_bytes(firehose_object(events))
     checkpoint = tmp_path / "checkpoint"
     sent: list[str] = []
-    seen_objects = []
 
-    def interrupt_after_8(stats: Any) -> None:
-        seen_objects.append(stats.objects)
-        if stats.objects == 8:
+    def interrupt(stats: Any) -> None:
+        if stats.objects:
             raise KeyboardInterrupt
 
     first = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint),
-                     progress=interrupt_after_8, batch=5, concurrency=2)  # fmt: skip
+                     progress=interrupt, batch=5, concurrency=2)  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         first.run(list_sources([str(folder)], Window(), lambda s: None))
     finished = checkpoint.read_text().splitlines()
-    assert 0 < len(finished) <= 8
+    assert 0 < len(finished) <= CHUNK_OBJECTS
     second = Replayer(
         ("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint), batch=5
     )
     stats = second.run(list_sources([str(folder)], Window(), lambda s: None))
     assert stats.objects_skipped == len(finished)
-    assert sorted(set(sent)) == sorted(f"o{i}-e{j}" for i in range(20) for j in range(5))
+    assert sorted(set(sent)) == sorted(f"o{i}-e{j}" for i in range(total) for j in range(5))
     assert len(sent) - len(set(sent)) <= 5 * 2  # at most the batches in flight at the interruption
-    assert len(checkpoint.read_text().splitlines()) == 20
+    assert len(checkpoint.read_text().splitlines()) == total
+
+
+def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -> None:
+    """Objects are digested and queued many at a time, and batches cut across them, but each is
+    checkpointed on its own: a record that failed keeps only its own object out."""
+    from forwarder.destinations.base import DELIVERED, FAILED_RETRYABLE, Outcome
+
+    class FailObject7(_Collect):
+        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+            ids = [json.loads(part)["id"] for part in parts]
+            self.sink.extend(ids)
+            return [
+                Outcome(self.name, FAILED_RETRYABLE if i.startswith("o7-") else DELIVERED, 1) for i in ids
+            ]
+
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(30):
+        (folder / f"{index:03d}.json").write_text(
+            json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)])
+        )
+    checkpoint = tmp_path / "checkpoint"
+    sent: list[str] = []
+    pieces: list[int] = []
+    stats = Replayer(("stdout",), lambda name: FailObject7(sent), Selection(), checkpoint=Checkpoint(checkpoint),
+                     progress=lambda stats: pieces.append(stats.objects), batch=4).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )  # fmt: skip
+    assert pieces[0] == 30  # one digest: the objects share it and its batches (of 4 records, 3 an object)
+    assert stats.failed["stdout"] == 3 and len(sent) == 90
+    assert sorted(checkpoint.read_text().splitlines()) == [
+        str(folder / f"{i:03d}.json") for i in range(30) if i != 7
+    ]
 
 
 def test_throttling_is_ridden_out(vendors: Any, tmp_path: Path) -> None:
@@ -474,9 +508,10 @@ def test_a_worker_hands_back_a_chunk_after_so_many_events(monkeypatch: pytest.Mo
     single = [json.dumps(make_event(event_id=f"s-{i}")).encode() for i in range(3)]
     chunk: list[tuple[str, bytes | str]] = [("s-0", single[0]), ("fh", firehose), ("s-1", single[1]), ("s-2", single[2])]
     for events, taken in ((1_000, 4), (300, 2), (50, 2), (1, 1)):
-        results = digest_module.digest_chunk(chunk, 0, budget=10_000_000, events=events)
-        assert [r.name for r in results] == [name for name, _ in chunk[:taken]]  # type: ignore[union-attr]
-    assert sum(len(r.ids) for r in digest_module.digest_chunk(chunk, 0)) == 303  # type: ignore[union-attr]
+        result = digest_module.digest_chunk(chunk, 0, budget=10_000_000, events=events)
+        assert result.names == [name for name, _ in chunk[:taken]]
+        assert result.ends == [1, 301, 302, 303][:taken]  # where each object's records end
+    assert len(digest_module.digest_chunk(chunk, 0).ids) == 303
 
 
 def test_auto_keeps_a_margin_for_the_wait_before_sending(vendors: Any, tmp_path: Path) -> None:
@@ -547,13 +582,17 @@ def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyP
     # the switch: 11 objects of 600 events go to the workers after the 9th (5,400 events read)
     taken: list[str] = []
 
-    def in_workers(fetched: Any, plan: Any) -> Any:
-        for source, _ in fetched:
-            taken.append(source.name)
-            yield source, replay.Digest(source.name)
+    def in_workers(pieces: Any, plan: Any) -> Any:
+        for work in pieces:
+            for name, _ in work:
+                taken.append(name)
+                yield replay.Digest([name])
+
+    def here(plan: Any, work: Any, now: int, *budget: Any) -> Any:
+        return replay.Digest([name for name, _ in work[:1]], read=600)  # one object at a time
 
     monkeypatch.setattr(replayer, "_digests_in_workers", in_workers)
-    monkeypatch.setattr(replay, "digest_object", lambda plan, name, data, now: replay.Digest(name, read=600))
+    monkeypatch.setattr(replay, "digest", here)
 
     class Listed:
         size = None
@@ -563,7 +602,7 @@ def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyP
 
     replayer.stats = replay.Stats()
     fetched = iter([(Listed(f"o{i}"), b"{}") for i in range(11)])
-    for _, result in replayer._digests(fetched, None):  # type: ignore[arg-type]
-        replayer.stats.objects += 1
-        replayer.stats.read += result.read  # type: ignore[union-attr]
+    for result in replayer._digests(fetched, None):  # type: ignore[arg-type]
+        replayer.stats.objects += len(result.names)
+        replayer.stats.read += result.read
     assert taken == ["o9", "o10"]
