@@ -17,7 +17,7 @@ from typing import Any, Literal
 from forwarder.archive import REJECTED_SCHEMA, SCHEMA
 from forwarder.errors import ForwarderError, InputError, InvalidEvent
 from forwarder.inputs import iter_items, read_file
-from forwarder.model import StopRecord, severity_rank
+from forwarder.model import ArchivedRecord, Record, StopRecord, severity_rank
 from forwarder.parse import parse_event
 from forwarder.payloads import Encoder, Replay, record_timestamp_ms
 from forwarder.sources import Window
@@ -37,7 +37,7 @@ MARGIN_MS = 5 * 60_000
 
 
 def replay_mark(
-    record: StopRecord, destination: str, policy: TimestampPolicy, now_ms: int, margin_ms: int = MARGIN_MS
+    record: Record, destination: str, policy: TimestampPolicy, now_ms: int, margin_ms: int = MARGIN_MS
 ) -> Replay:
     """The timestamp a replayed record is sent with; the original is always kept."""
     original = record_timestamp_ms(record)
@@ -63,7 +63,7 @@ class Selection:
     categories: frozenset[str] = frozenset()
     min_severity: str = "info"
 
-    def keeps(self, record: StopRecord) -> bool:
+    def keeps(self, record: Record) -> bool:
         bounded = self.window.since is not None or self.window.until is not None
         moment = datetime.fromisoformat(record.time) if bounded and record.time else None
         if moment is not None and self.window.since is not None and moment < self.window.since:
@@ -175,8 +175,8 @@ def _digest_into(result: Digest, plan: Plan, name: str, data: bytes, now_ms: int
                 result.already_delivered += 1
                 continue
         ids.append(record.event_id)
-        if plan.keep_records:
-            result.records.append((record, wanted))
+        if plan.keep_records:  # shown as a dry run: the whole typed record
+            result.records.append((record.record() if isinstance(record, ArchivedRecord) else record, wanted))
             continue
         for destination, encoder, column in columns:
             if destination in wanted:
@@ -190,7 +190,9 @@ def _status(delivery: Any) -> Any:
     return delivery.get("status") if isinstance(delivery, dict) else None
 
 
-def entries(data: bytes, name: str) -> Iterator[tuple[StopRecord, dict[str, Any] | None] | ForwarderError]:
+def entries(
+    data: bytes, name: str
+) -> Iterator[tuple[StopRecord | ArchivedRecord, dict[str, Any] | None] | ForwarderError]:
     """Stop records in one object (and the archive's delivery record when there is one)."""
     for item in iter_items(data, name):
         if isinstance(item, InputError):
@@ -210,10 +212,14 @@ def entries(data: bytes, name: str) -> Iterator[tuple[StopRecord, dict[str, Any]
             yield InvalidEvent(f"{item.where}: {exc}")
 
 
-def _archived_record(document: dict[str, Any]) -> StopRecord:
-    """The record as it was archived (and sent) — no re-parse; the raw event if the record is unusable."""
+def _archived_record(document: dict[str, Any]) -> StopRecord | ArchivedRecord:
+    """The record as it was archived (and sent) — no re-parse, and as it is when it has exactly a
+    record's shape; else rebuilt, or the raw event parsed when the record is unusable."""
     record = document.get("record")
     if isinstance(record, dict):
+        view = ArchivedRecord.of(record)
+        if view is not None:
+            return view
         try:
             return StopRecord.from_dict(record)
         except (KeyError, TypeError, AttributeError):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from forwarder import NAME, __version__, fastjson
-from forwarder.model import StopRecord
+from forwarder.model import Record
 
 _compress: Callable[[bytes, int, int], bytes] = zlib.compress
 try:  # Intel's ISA-L deflate: the same gzip format at about a sixth of zlib's CPU (level 1)
@@ -54,7 +54,7 @@ def epoch_ms(iso_time: str | None) -> int | None:
     return int(datetime.fromisoformat(iso_time).timestamp() * 1000)
 
 
-def record_timestamp_ms(record: StopRecord) -> int | None:
+def record_timestamp_ms(record: Record) -> int | None:
     """When the stop happened (stoppedAt), else the event time."""
     return epoch_ms(record.stopped_at or record.time)
 
@@ -123,7 +123,7 @@ _TAG_NAMES = (
 )  # fmt: skip
 
 
-def datadog_tags(record: StopRecord, extra: Sequence[str] = (), replayed: bool = False) -> str:
+def datadog_tags(record: Record, extra: Sequence[str] = (), replayed: bool = False) -> str:
     """``ddtags``: Datadog's own ECS integration tag names where they exist, then ours, then DD_TAGS.
 
     No per-task tag (task ARN, event id): tags are for grouping, and per-task values are the
@@ -163,7 +163,7 @@ def _tags(values: tuple[object, ...], extra: tuple[str, ...], replayed: bool) ->
 
 
 def datadog_log(
-    record: StopRecord,
+    record: Record,
     *,
     source: str = "ecs",
     tags: Sequence[str] = (),
@@ -176,9 +176,10 @@ def datadog_log(
     stays under Datadog's 1 MB instead of being cut by the vendor.
     """
     body = record.to_dict()
-    if len(record.containers) > MAX_CONTAINERS:
-        body["containers"] = body["containers"][:MAX_CONTAINERS]
-        body["containers_total"] = len(record.containers)
+    containers = body["containers"]
+    if len(containers) > MAX_CONTAINERS:
+        body["containers"] = containers[:MAX_CONTAINERS]
+        body["containers_total"] = len(containers)
         body["containers_truncated"] = True
     log: dict[str, Any] = {
         "ddsource": source,
@@ -235,7 +236,7 @@ def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> 
     return out
 
 
-def newrelic_log(record: StopRecord, *, replay: Replay | None = None) -> dict[str, Any]:
+def newrelic_log(record: Record, *, replay: Replay | None = None) -> dict[str, Any]:
     """One New Relic log (detailed format): ``timestamp`` (ms), ``message``, flattened attributes.
 
     At most 255 attributes counting ``message``, ``timestamp`` and the common attributes: when a
@@ -309,7 +310,7 @@ def _newrelic_fit(parts: Sequence[bytes], indices: list[int]) -> Iterator[tuple[
         yield from _newrelic_fit(parts, indices[middle:])
 
 
-def record_item(record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
+def record_item(record: Record, replay: Replay | None = None) -> dict[str, Any]:
     """The stop record as it is (stdout), marked when replayed."""
     item = record.to_dict()
     if replay is not None:
@@ -320,7 +321,7 @@ def record_item(record: StopRecord, replay: Replay | None = None) -> dict[str, A
 
 #: A destination's wire form of one record: ``build`` and encode in one step. The ones below are
 #: plain values, so they can be pickled to replay's worker processes.
-Encoder = Callable[[StopRecord, Replay | None], bytes]
+Encoder = Callable[[Record, Replay | None], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,18 +329,18 @@ class DatadogEncoder:
     source: str = "ecs"
     tags: tuple[str, ...] = ()
 
-    def __call__(self, record: StopRecord, replay: Replay | None = None) -> bytes:
+    def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
         log = datadog_log(record, source=self.source, tags=self.tags, replay=replay)
         return encode_within(log, DD_MAX_LOG_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
 class NewRelicEncoder:
-    def __call__(self, record: StopRecord, replay: Replay | None = None) -> bytes:
+    def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
         return encode(newrelic_log(record, replay=replay))
 
 
 @dataclass(frozen=True, slots=True)
 class RecordEncoder:
-    def __call__(self, record: StopRecord, replay: Replay | None = None) -> bytes:
+    def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
         return encode(record_item(record, replay))

@@ -364,6 +364,62 @@ def test_seen_ids_across_flushes(bits: int) -> None:
     assert len(seen) == 1001
 
 
+def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() -> None:
+    """Replay encodes an archive document's record through a view over its dict (no StopRecord
+    rebuilt): every vendor encoding, with and without a replay mark, is the same bytes, and the
+    filters read the same values."""
+    from forwarder.digest import _archived_record
+    from forwarder.model import ArchivedRecord, StopRecord
+    from forwarder.payloads import DatadogEncoder, NewRelicEncoder, RecordEncoder, Replay
+
+    encoders = [DatadogEncoder(), DatadogEncoder("custom", ("team:sre",)), NewRelicEncoder(), RecordEncoder()]
+    records = [parse_event(event) for event in stopped_events()]
+    many = copy.deepcopy(make_event(event_id="many-containers"))
+    many["detail"]["containers"] = [container(name=f"c{i}") for i in range(60)]  # over MAX_CONTAINERS
+    records.append(parse_event(many))
+    for record in records:
+        data = json.loads(json.dumps(record.to_dict()))  # as read back from an archive document
+        view = _archived_record({"record": data})
+        assert isinstance(view, ArchivedRecord)
+        rebuilt = StopRecord.from_dict(data)
+        for replay in (None, Replay(1_700_000_000_000, 1_600_000_000_000)):
+            assert [e(view, replay) for e in encoders] == [e(rebuilt, replay) for e in encoders]
+        for name in ("event_id", "time", "cluster", "service", "family", "category", "severity", "stopped_at",
+                     "group_name", "revision", "task_arn", "message"):  # fmt: skip
+            assert getattr(view, name) == getattr(rebuilt, name), name
+        assert view.record() == rebuilt
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["extra field", "missing field", "reordered", "container extra field", "category not text", "bad severity"],
+)
+def test_a_record_not_exactly_as_archived_is_rebuilt_not_viewed(change: str) -> None:
+    """Only a dict with exactly a record's fields, in order, is sent as it is: anything else is
+    rebuilt through StopRecord.from_dict (which drops unknown fields) or re-parsed from the event."""
+    from forwarder.digest import _archived_record
+    from forwarder.model import StopRecord
+    from forwarder.payloads import DatadogEncoder
+
+    event = make_event(event_id="tampered")
+    data = parse_event(event).to_dict()
+    if change == "extra field":
+        data["injected"] = "not a record field"
+    elif change == "missing field":
+        del data["hint"]
+    elif change == "reordered":
+        data = dict(reversed(list(data.items())))
+    elif change == "container extra field":
+        data["containers"][0]["injected"] = "not a container field"
+    elif change == "category not text":
+        data["category"] = 7
+    else:
+        data["severity"] = "catastrophic"
+    record = _archived_record({"record": data, "event": event})
+    assert isinstance(record, StopRecord)
+    assert b"injected" not in DatadogEncoder()(record, None)
+
+
 def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     """Replay sends the record the archive holds (what was sent the first time), not a re-parse."""
     from forwarder.archive import SCHEMA
@@ -381,7 +437,7 @@ def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
 
     class Hints(_Collect):
         def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
-            return {"id": record.hint}
+            return {"id": record.to_dict()["hint"]}
 
     Replayer(("stdout",), lambda name: Hints(sent), Selection()).run(
         list_sources([str(tmp_path)], Window(), lambda s: None)
