@@ -16,10 +16,11 @@ from forwarder import NAME, __version__, fastjson
 from forwarder.model import Record
 
 _compress: Callable[[bytes, int, int], bytes] = zlib.compress
+_compressobj: Callable[[int, int, int], Any] = zlib.compressobj
 try:  # Intel's ISA-L deflate: the same gzip format at about a sixth of zlib's CPU (level 1)
     from isal import isal_zlib
 
-    _compress = isal_zlib.compress
+    _compress, _compressobj = isal_zlib.compress, isal_zlib.compressobj
 except ImportError:  # pragma: no cover - the Lambda zip is pure Python
     pass
 
@@ -80,6 +81,24 @@ def gzip_bytes(data: bytes) -> bytes:
     """A gzip member at level 1: replay is CPU-bound, and level 6 costs three times the CPU for a
     body only ~30% smaller. With isal installed (the CLI), ~2 µs per 2.5 KB log instead of ~12."""
     return _compress(data, 1, 31)  # wbits 31: gzip header and trailer
+
+
+GZIP_SLICE = 128  # parts joined and compressed at a time (~300 KB of 2.5 KB logs)
+
+
+def gzip_joined(head: bytes, parts: Sequence[bytes], tail: bytes) -> bytes:
+    """``gzip_bytes(head + b",".join(parts) + tail)``, compressed a slice of parts at a time: the
+    body itself (~2.5 MB for 1000 Datadog logs) never exists whole, and each sender in flight
+    holds ~0.8 MB instead of ~3. The same CPU, and the same compressed bytes."""
+    compressor = _compressobj(1, zlib.DEFLATED, 31)
+    out = [compressor.compress(head)]
+    for start in range(0, len(parts), GZIP_SLICE):
+        if start:
+            out.append(compressor.compress(b","))
+        out.append(compressor.compress(b",".join(parts[start : start + GZIP_SLICE])))
+    out.append(compressor.compress(tail))
+    out.append(compressor.flush())
+    return b"".join(out)
 
 
 def _string_leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -199,13 +218,6 @@ def datadog_log(
     return log
 
 
-def json_array(parts: Sequence[bytes]) -> bytes:
-    """``[part,part,...]`` in one copy of the parts (a 1000-log Datadog body is ~2.5 MB)."""
-    if len(parts) < 2:
-        return b"[" + b"".join(parts) + b"]"
-    return b",".join([b"[" + parts[0], *parts[1:-1], parts[-1] + b"]"])
-
-
 def datadog_batches(sizes: Sequence[int]) -> Iterator[list[int]]:
     """Indices of encoded logs (given their sizes) grouped into requests of <= 1000 logs and
     <= 5 MB as a JSON array."""
@@ -279,10 +291,12 @@ _NR_TAIL = b"]}]"
 
 def newrelic_body(parts: Sequence[bytes]) -> bytes:
     """The gzipped detailed-format POST body for encoded logs."""
-    if len(parts) < 2:
-        return gzip_bytes(_NR_HEAD + b"".join(parts) + _NR_TAIL)
-    # one copy of the parts, as in json_array
-    return gzip_bytes(b",".join([_NR_HEAD + parts[0], *parts[1:-1], parts[-1] + _NR_TAIL]))
+    return gzip_joined(_NR_HEAD, parts, _NR_TAIL)
+
+
+def datadog_body(parts: Sequence[bytes]) -> bytes:
+    """The gzipped POST body for encoded logs: a JSON array."""
+    return gzip_joined(b"[", parts, b"]")
 
 
 def newrelic_batches(parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:

@@ -18,6 +18,7 @@ from forwarder.parse import parse_event
 from forwarder.payloads import (
     DD_MAX_LOG_BYTES,
     DD_MAX_REQUEST_BYTES,
+    GZIP_SLICE,
     NR_MAX_ATTRIBUTES,
     NR_MAX_BODY_BYTES,
     TRUNCATION_MARKER,
@@ -118,14 +119,15 @@ def test_datadog_batches_at_the_byte_edge() -> None:
         assert 2 + sum(over[i] for i in batch) + len(batch) - 1 <= DD_MAX_REQUEST_BYTES
 
 
-def test_datadog_batches_match_the_real_json_array_size() -> None:
-    from forwarder.payloads import json_array
+def test_datadog_batches_match_the_real_body_size() -> None:
+    from forwarder.payloads import datadog_body
 
     logs = [{"message": "é" * (i % 7), "n": i} for i in range(50)]
     parts = [encode(log) for log in logs]
     [batch] = list(datadog_batches([len(p) for p in parts]))
-    assert len(json_array([parts[i] for i in batch])) == 2 + sum(len(p) for p in parts) + len(parts) - 1
-    assert json.loads(json_array(parts)) == logs
+    body = gzip.decompress(datadog_body([parts[i] for i in batch]))
+    assert len(body) == 2 + sum(len(p) for p in parts) + len(parts) - 1
+    assert json.loads(body) == logs
 
 
 def test_a_log_over_1mb_is_truncated_visibly() -> None:
@@ -197,10 +199,28 @@ def test_datadog_tags_are_cached_per_value_and_long_values_are_not_kept() -> Non
     assert len(payloads._TAGS) == kept
 
 
-@pytest.mark.parametrize("count", [0, 1, 2, 3])
+@pytest.mark.parametrize("count", [0, 1, 2, 3, GZIP_SLICE - 1, GZIP_SLICE, GZIP_SLICE + 1, 3 * GZIP_SLICE])
 def test_bodies_hold_every_part_once_in_order(count: int) -> None:
-    from forwarder.payloads import json_array
+    """Bodies are compressed a slice of GZIP_SLICE parts at a time: the slices join with commas."""
+    from forwarder.payloads import datadog_body
 
     parts = [json.dumps({"n": n}).encode() for n in range(count)]
-    assert json.loads(json_array(parts)) == [{"n": n} for n in range(count)]
+    assert json.loads(gzip.decompress(datadog_body(parts))) == [{"n": n} for n in range(count)]
     assert json.loads(gzip.decompress(newrelic_body(parts)))[0]["logs"] == [{"n": n} for n in range(count)]
+
+
+def test_an_encoded_log_holds_no_more_memory_than_its_size() -> None:
+    """Replay holds thousands of encoded logs at once: orjson's bytes keep the buffer they grew in
+    (~3x their size), so encode() hands back a compact copy."""
+    import sys
+    import tracemalloc
+
+    log = datadog_log(record_of(GOLDEN_FIXTURES[0]))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [encode(log) for _ in range(200)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 1.2 * sum(sys.getsizeof(part) for part in kept) + sys.getsizeof(kept)

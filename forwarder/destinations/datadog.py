@@ -21,9 +21,8 @@ from forwarder.payloads import (
     DatadogEncoder,
     Replay,
     datadog_batches,
+    datadog_body,
     datadog_log,
-    gzip_bytes,
-    json_array,
 )
 from forwarder.retry import RetryPolicy
 
@@ -74,7 +73,7 @@ class DatadogDestination(HttpDestination):
             yield batch, self._body([parts[i] for i in batch])
 
     def _body(self, parts: Sequence[bytes]) -> bytes:
-        return gzip_bytes(json_array(parts))
+        return datadog_body(parts)
 
     def validate_key(self, timeout: float = 10.0) -> tuple[bool, str]:
         """Datadog's key check (``GET /api/v1/validate``): (valid, what happened)."""
