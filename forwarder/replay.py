@@ -309,7 +309,10 @@ class Replayer:
         self.parallel_after = PARALLEL_AFTER if parallel_after is None else parallel_after
         self.limiter = RateLimiter(max_rps)
         self.timeout = timeout
-        self.checkpoint = checkpoint
+        self.checkpoint = checkpoint  # objects it lists are skipped ...
+        # ... and finished ones are added, but not by a dry run: it sends nothing, and a real run
+        # with the same file would then skip everything it showed
+        self._marks = None if dry_run is not None else checkpoint
         self.report = report
         self.progress = progress
         self.dry_run = dry_run
@@ -356,7 +359,7 @@ class Replayer:
                     self.stats.failed[name] += len(failed)
                     self.stats.errors.update((name, f"{mine[i].status}: {mine[i].error}") for i in failed)
                     owner.failed.update(owner.owner_of(positions[i]) for i in failed)
-                if self.checkpoint is not None:
+                if self._marks is not None:
                     for index, count in owner.runs(positions):
                         owner.left[index] -= count
                         if owner.left[index] == 0 and owner.read:
@@ -364,8 +367,8 @@ class Replayer:
 
     def _finish(self, owner: _Owner, index: int) -> None:
         """Object ``index`` of ``owner`` is settled (the caller holds the lock)."""
-        if index not in owner.failed and self.checkpoint is not None:
-            self.checkpoint.mark(owner.names[index])
+        if index not in owner.failed and self._marks is not None:
+            self._marks.mark(owner.names[index])
 
     # --- the calling thread ----------------------------------------------------------------------
     def run(self, objects: Iterable[SourceObject | InputError]) -> Stats:
@@ -396,7 +399,7 @@ class Replayer:
                 margin_ms=self.margin_ms(),
             )
             for result in self._digests(self._fetch(self._pending(objects)), plan):
-                unsettled = [0] * len(result.names) if self.checkpoint else []
+                unsettled = [0] * len(result.names) if self._marks else []
                 owner = _Owner(result.names, result.ends, set(result.unreadable), unsettled)
                 self._take(result, owner, queues, submit)
                 with self._lock:
@@ -448,7 +451,7 @@ class Replayer:
                 lines, where = [lines[at] for at in kept], [where[at] for at in kept]
             if lines:
                 columns.append((name, lines, where))
-        if self.checkpoint is not None:
+        if self._marks is not None:
             with self._lock:  # before any of them is queued: a sender may settle them at once
                 for _, _, where in columns:
                     for index, count in owner.runs(where):

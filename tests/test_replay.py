@@ -302,6 +302,29 @@ def test_dry_run_shows_and_counts_without_sending(vendors: Any, tmp_path: Path) 
     assert dd.requests == [] and nr.requests == []
 
 
+def test_a_dry_run_reads_the_checkpoint_but_never_writes_it(vendors: Any, tmp_path: Path) -> None:
+    """The README's backfill: a dry run with --checkpoint, then the same command without
+    --dry-run. A dry run that marked what it showed as finished would make the real run skip
+    everything and send nothing."""
+    dd, _ = vendors
+    events = stopped_events()[:4]
+    source = tmp_path / "archive"
+    source.mkdir()
+    for index, event in enumerate(events):
+        (source / f"{index}.json").write_text(json.dumps(event))
+    checkpoint = tmp_path / "backfill.done"
+    checkpoint.write_text(str(source / "0.json") + "\n")  # finished by an earlier run
+    command = ["replay", "--to", "datadog", "--checkpoint", str(checkpoint), str(source)]
+    code, out, err = run(*command[:1], "--dry-run", *command[1:])
+    assert code == 0, err
+    assert len([line for line in out.splitlines() if line.startswith("would send ")]) == 3  # 0.json skipped
+    assert checkpoint.read_text() == str(source / "0.json") + "\n" and dd.requests == []
+    code, _, err = run(*command)
+    assert code == 0, err
+    assert sorted(log["ecs_stop"]["event_id"] for log in dd.accepted) == sorted(e["id"] for e in events[1:])
+    assert sorted(checkpoint.read_text().splitlines()) == sorted(str(source / f"{i}.json") for i in range(4))
+
+
 def test_timestamp_policy_at_the_window_edges() -> None:
     record = parse_event(make_event(containers=[container("app", 1)], stop_code="EssentialContainerExited"))
     original = record_timestamp_ms(record)

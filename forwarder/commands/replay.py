@@ -106,7 +106,9 @@ def add_parser(commands: Any) -> None:
         help="processes that parse and encode once a run is large (default: one per usable CPU; 0: this one)",
     )
     parser.add_argument("--max-rps", type=float, help="at most this many requests per second")
-    parser.add_argument("--checkpoint", help="file of finished objects; a re-run skips them")
+    parser.add_argument(
+        "--checkpoint", help="file of finished objects; a re-run skips them (--dry-run only reads it)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds of retries per batch")
     parser.add_argument("--dry-run", action="store_true", help="count and show what would be sent")
     parser.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
