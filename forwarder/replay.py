@@ -506,7 +506,8 @@ class Replayer:
     ) -> Iterator[Digest]:
         """The objects digested, in order, a run of them at a time: here until ``parallel_after``
         objects (or PARALLEL_AFTER_EVENTS events) were read, then (when ``workers``) in worker
-        processes."""
+        processes. An object that could not be fetched is reported at once, ahead of the run it
+        was listed in (it has no records, so the order of what is sent is the same)."""
         pieces = _pieces(fetched, self._chunk_objects)
         for piece in pieces:
             if isinstance(piece, Digest):
