@@ -437,6 +437,8 @@ class Replayer:
         fresh = [index for index, event_id in enumerate(result.ids) if seen(event_id)]
         stats.duplicates += len(result.ids) - len(fresh)
         stats.matched += len(fresh)
+        if not fresh:  # nothing new (or an object that could not be fetched: no columns at all)
+            return
         if self.dry_run is not None:
             for index in fresh:
                 self.dry_run(*result.records[index])

@@ -548,6 +548,34 @@ def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
         assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_path: Path, workers: int) -> None:
+    """An S3 GET that fails (the object deleted or unreadable since it was listed) is reported
+    with its key, counted as invalid and left out of the checkpoint; the objects listed around it
+    are sent and checkpointed, in the replaying process and in worker processes."""
+    from forwarder.errors import InputError
+    from forwarder.sources import SourceObject
+
+    def fails() -> bytes:
+        raise InputError("cannot read (NoSuchKey)", "s3://b/gone.gz")
+
+    def body(index: int) -> Any:
+        return firehose_object([make_event(event_id=f"o{index}-e{j}") for j in range(3)]).__bytes__
+
+    objects = [SourceObject(f"s3://b/{i}.gz", 100, body(i)) for i in range(12)]
+    objects.insert(5, SourceObject("s3://b/gone.gz", 100, fails))
+    sent: list[str] = []
+    reported: list[tuple[str, str]] = []
+    checkpoint = tmp_path / "checkpoint"
+    stats = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), workers=workers, parallel_after=2,
+                     checkpoint=Checkpoint(checkpoint), report=lambda where, e: reported.append((where, str(e)))
+                     ).run(objects)  # fmt: skip
+    assert reported == [("s3://b/gone.gz", "s3://b/gone.gz: cannot read (NoSuchKey)")]
+    assert stats.objects == 13 and stats.invalid == 1 and stats.read == 36
+    assert sorted(sent) == sorted(f"o{i}-e{j}" for i in range(12) for j in range(3))
+    assert sorted(checkpoint.read_text().splitlines()) == sorted(f"s3://b/{i}.gz" for i in range(12))
+
+
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
     """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
     from forwarder import replay
