@@ -576,6 +576,43 @@ def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_pat
     assert sorted(checkpoint.read_text().splitlines()) == sorted(f"s3://b/{i}.gz" for i in range(12))
 
 
+def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process killed mid-run (a crash, the OOM killer) breaks the pool: the run ends
+    with an error that says what to do, the checkpoint lists only objects whose records were all
+    delivered, and a re-run with it sends the rest."""
+    from forwarder import replay
+    from forwarder.errors import ForwarderError
+    from tests.worker_faults import DieOn
+
+    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
+
+    class Dying(_Collect):
+        def encoder(self) -> Any:
+            return DieOn("o30-e1")
+
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(40):
+        (folder / f"{index:03d}.json").write_text(json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)]))
+    checkpoint = tmp_path / "checkpoint"
+    sent: list[str] = []
+    replayer = Replayer(("stdout",), lambda name: Dying(sent), Selection(), workers=1, parallel_after=5,
+                        checkpoint=Checkpoint(checkpoint), batch=6)  # fmt: skip
+    with pytest.raises(ForwarderError, match=r"worker process stopped unexpectedly.*--checkpoint"):
+        replayer.run(list_sources([str(folder)], Window(), lambda s: None))
+    finished = {Path(name).stem for name in checkpoint.read_text().splitlines()}
+    assert "030" not in finished and len(finished) >= 5  # the first 5 were digested here, and sent
+    assert all(f"o{int(stem)}-e{j}" in sent for stem in finished for j in range(3))
+    again: list[str] = []
+    Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    assert set(sent) | set(again) == {f"o{i}-e{j}" for i in range(40) for j in range(3)}
+    assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)  # none twice
+
+
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
     """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
     from forwarder import replay
