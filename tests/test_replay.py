@@ -613,6 +613,44 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoin
     assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)  # none twice
 
 
+def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C once worker processes have taken over: the run stops (the pool is shut down, no
+    hang), the checkpoint lists only objects all of whose records were sent, and a re-run with it
+    sends the rest, nothing that was finished."""
+    from forwarder import replay
+    from tests.worker_faults import IdEncoder
+
+    class Collect(_Collect):
+        def encoder(self) -> Any:
+            return IdEncoder()  # the workers get it pickled
+
+    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(40):
+        (folder / f"{index:03d}.json").write_text(json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)]))
+    checkpoint = tmp_path / "checkpoint"
+    sent: list[str] = []
+
+    def interrupt(stats: Any) -> None:
+        if stats.objects >= 20:  # well after the switch
+            raise KeyboardInterrupt
+
+    first = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, parallel_after=5,
+                     checkpoint=Checkpoint(checkpoint), progress=interrupt, batch=6)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        first.run(list_sources([str(folder)], Window(), lambda s: None))
+    finished = {Path(name).stem for name in checkpoint.read_text().splitlines()}
+    assert 5 <= len(finished) < 40
+    assert all(f"o{int(stem)}-e{j}" in sent for stem in finished for j in range(3))
+    again: list[str] = []
+    Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    assert set(sent) | set(again) == {f"o{i}-e{j}" for i in range(40) for j in range(3)}
+    assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)
+
+
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
     """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
     from forwarder import replay

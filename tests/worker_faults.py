@@ -1,4 +1,5 @@
-"""An encoder that kills the replay worker process it runs in, for test_replay's worker-crash test.
+"""Picklable encoders for replay tests that run worker processes (the tests' collecting
+destination encodes with a lambda, which cannot be sent to a worker).
 
 A module of its own: a spawned worker imports it to unpickle the plan, and must not import the
 test modules (and their AWS emulator helpers) to do so.
@@ -12,9 +13,16 @@ import os
 from typing import Any
 
 
-class DieOn:
-    """Encodes ``{"id": ...}`` like the tests' collecting destination; in a worker process, the
-    record ``event_id`` ends the process at once, as a crash or the OOM killer would."""
+class IdEncoder:
+    """Encodes ``{"id": ...}``, as the tests' collecting destination does."""
+
+    def __call__(self, record: Any, replay: Any = None) -> bytes:
+        return json.dumps({"id": record.event_id}).encode()
+
+
+class DieOn(IdEncoder):
+    """In a worker process, the record ``event_id`` ends the process at once, as a crash or the
+    OOM killer would."""
 
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
@@ -22,4 +30,4 @@ class DieOn:
     def __call__(self, record: Any, replay: Any = None) -> bytes:
         if record.event_id == self.event_id and multiprocessing.parent_process() is not None:
             os._exit(1)
-        return json.dumps({"id": record.event_id}).encode()
+        return super().__call__(record, replay)
