@@ -104,7 +104,6 @@ class Digest:
     names: list[str] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)  # per object: len(ids) once its records are in
     unreadable: list[int] = field(default_factory=list)  # objects not wholly read: not checkpointed
-    size: int = 0  # bytes of input
     read: int = 0
     already_delivered: int = 0
     errors: list[tuple[str, ForwarderError]] = field(default_factory=list)  # (object, what went wrong)
@@ -132,6 +131,7 @@ def digest(
     size whatever the objects are (64 archive documents, or one gzipped Firehose object of
     thousands)."""
     result = Digest(lines=() if plan.keep_records else tuple([] for _ in plan.names))
+    size = 0  # bytes of input
     for name, data in objects:
         try:
             raw = read_file(data) if isinstance(data, str) else data
@@ -139,13 +139,13 @@ def digest(
             result.errors.append((name, exc))
             wholly_read = False
         else:
-            result.size += len(raw)
+            size += len(raw)
             wholly_read = _digest_into(result, plan, name, raw, now_ms)
         if not wholly_read:
             result.unreadable.append(len(result.names))
         result.names.append(name)
         result.ends.append(len(result.ids))
-        if (budget is not None and result.size >= budget) or (events is not None and result.read >= events):
+        if (budget is not None and size >= budget) or (events is not None and result.read >= events):
             break
     return result
 
