@@ -7,9 +7,10 @@ rename them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol, cast
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 Severity = Literal["error", "warning", "info"]
+T = TypeVar("T")
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
 
 
@@ -249,6 +250,23 @@ class Record(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+class _Field(Generic[T]):
+    """One key of an ``ArchivedRecord``'s dict, read as the attribute of the same name, typed."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name
+
+    @overload
+    def __get__(self, view: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, view: ArchivedRecord, owner: type) -> T: ...
+    def __get__(self, view: ArchivedRecord | None, owner: type) -> T | _Field[T]:
+        if view is None:
+            return self
+        value: T = view.data[self.key]
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class ArchivedRecord:
     """A thin typed view over a record as ``StopRecord.to_dict`` wrote it into an archive
@@ -258,6 +276,25 @@ class ArchivedRecord:
     checks, so ``to_dict`` equals ``StopRecord.from_dict(data).to_dict()``."""
 
     data: dict[str, Any]
+
+    # what filtering and the encoders read (``Record``)
+    event_id = _Field[str]()
+    time = _Field[str | None]()
+    account = _Field[str | None]()
+    region = _Field[str | None]()
+    cluster = _Field[str | None]()
+    cluster_arn = _Field[str | None]()
+    task_arn = _Field[str | None]()
+    family = _Field[str | None]()
+    revision = _Field[int | None]()
+    service = _Field[str | None]()
+    launch_type = _Field[str | None]()
+    availability_zone = _Field[str | None]()
+    stop_code = _Field[str | None]()
+    stopped_at = _Field[str | None]()
+    category = _Field[str]()
+    severity = _Field[str]()
+    message = _Field[str]()
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> ArchivedRecord | None:
@@ -278,74 +315,6 @@ class ArchivedRecord:
 
     def record(self) -> StopRecord:
         return StopRecord.from_dict(self.data)
-
-    @property
-    def event_id(self) -> str:
-        return cast(str, self.data["event_id"])
-
-    @property
-    def time(self) -> str | None:
-        return cast("str | None", self.data["time"])
-
-    @property
-    def account(self) -> str | None:
-        return cast("str | None", self.data["account"])
-
-    @property
-    def region(self) -> str | None:
-        return cast("str | None", self.data["region"])
-
-    @property
-    def cluster(self) -> str | None:
-        return cast("str | None", self.data["cluster"])
-
-    @property
-    def cluster_arn(self) -> str | None:
-        return cast("str | None", self.data["cluster_arn"])
-
-    @property
-    def task_arn(self) -> str | None:
-        return cast("str | None", self.data["task_arn"])
-
-    @property
-    def family(self) -> str | None:
-        return cast("str | None", self.data["family"])
-
-    @property
-    def revision(self) -> int | None:
-        return cast("int | None", self.data["revision"])
-
-    @property
-    def service(self) -> str | None:
-        return cast("str | None", self.data["service"])
-
-    @property
-    def launch_type(self) -> str | None:
-        return cast("str | None", self.data["launch_type"])
-
-    @property
-    def availability_zone(self) -> str | None:
-        return cast("str | None", self.data["availability_zone"])
-
-    @property
-    def stop_code(self) -> str | None:
-        return cast("str | None", self.data["stop_code"])
-
-    @property
-    def stopped_at(self) -> str | None:
-        return cast("str | None", self.data["stopped_at"])
-
-    @property
-    def category(self) -> str:
-        return cast(str, self.data["category"])
-
-    @property
-    def severity(self) -> str:
-        return cast(str, self.data["severity"])
-
-    @property
-    def message(self) -> str:
-        return cast(str, self.data["message"])
 
     @property
     def group_name(self) -> str | None:
