@@ -259,11 +259,7 @@ def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -
             ]
 
     folder = tmp_path / "objects"
-    folder.mkdir()
-    for index in range(30):
-        (folder / f"{index:03d}.json").write_text(
-            json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)])
-        )
+    write_objects(folder, 30)
     checkpoint = tmp_path / "checkpoint"
     sent: list[str] = []
     pieces: list[int] = []
@@ -576,6 +572,29 @@ def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_pat
     assert sorted(checkpoint.read_text().splitlines()) == sorted(f"s3://b/{i}.gz" for i in range(12))
 
 
+def write_objects(folder: Path, count: int) -> None:
+    """``count`` files ``NNN.json`` in a new ``folder``, each a JSON array of the 3 events
+    ``oN-e0``, ``oN-e1``, ``oN-e2``."""
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"{index:03d}.json").write_text(json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)]))
+
+
+def assert_resumable(folder: Path, checkpoint: Path, sent: list[str], count: int) -> set[str]:
+    """After an interrupted run over ``write_objects(folder, count)``: the checkpoint lists only
+    objects all of whose records were sent, and a re-run with it sends the rest and nothing that
+    was finished. The finished objects' stems."""
+    finished = {Path(name).stem for name in checkpoint.read_text().splitlines()}
+    assert all(f"o{int(stem)}-e{j}" in sent for stem in finished for j in range(3))
+    again: list[str] = []
+    Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    assert set(sent) | set(again) == {f"o{i}-e{j}" for i in range(count) for j in range(3)}
+    assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)  # none twice
+    return finished
+
+
 def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -593,24 +612,15 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoin
             return DieOn("o30-e1")
 
     folder = tmp_path / "objects"
-    folder.mkdir()
-    for index in range(40):
-        (folder / f"{index:03d}.json").write_text(json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)]))
+    write_objects(folder, 40)
     checkpoint = tmp_path / "checkpoint"
     sent: list[str] = []
     replayer = Replayer(("stdout",), lambda name: Dying(sent), Selection(), workers=1, parallel_after=5,
                         checkpoint=Checkpoint(checkpoint), batch=6)  # fmt: skip
     with pytest.raises(ForwarderError, match=r"worker process stopped unexpectedly.*--checkpoint"):
         replayer.run(list_sources([str(folder)], Window(), lambda s: None))
-    finished = {Path(name).stem for name in checkpoint.read_text().splitlines()}
+    finished = assert_resumable(folder, checkpoint, sent, 40)
     assert "030" not in finished and len(finished) >= 5  # the first 5 were digested here, and sent
-    assert all(f"o{int(stem)}-e{j}" in sent for stem in finished for j in range(3))
-    again: list[str] = []
-    Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
-        list_sources([str(folder)], Window(), lambda s: None)
-    )
-    assert set(sent) | set(again) == {f"o{i}-e{j}" for i in range(40) for j in range(3)}
-    assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)  # none twice
 
 
 def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -626,9 +636,7 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, mo
 
     monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
     folder = tmp_path / "objects"
-    folder.mkdir()
-    for index in range(40):
-        (folder / f"{index:03d}.json").write_text(json.dumps([make_event(event_id=f"o{index}-e{j}") for j in range(3)]))
+    write_objects(folder, 40)
     checkpoint = tmp_path / "checkpoint"
     sent: list[str] = []
 
@@ -640,15 +648,8 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, mo
                      checkpoint=Checkpoint(checkpoint), progress=interrupt, batch=6)  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         first.run(list_sources([str(folder)], Window(), lambda s: None))
-    finished = {Path(name).stem for name in checkpoint.read_text().splitlines()}
+    finished = assert_resumable(folder, checkpoint, sent, 40)
     assert 5 <= len(finished) < 40
-    assert all(f"o{int(stem)}-e{j}" in sent for stem in finished for j in range(3))
-    again: list[str] = []
-    Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
-        list_sources([str(folder)], Window(), lambda s: None)
-    )
-    assert set(sent) | set(again) == {f"o{i}-e{j}" for i in range(40) for j in range(3)}
-    assert not {f"o{int(stem)}-e{j}" for stem in finished for j in range(3)} & set(again)
 
 
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
