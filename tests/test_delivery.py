@@ -182,3 +182,32 @@ def test_a_2mb_reason_is_cut_by_us_not_by_the_vendor(dd: DatadogIntake, nr: NewR
     assert dd.truncated_by_vendor == []
     assert dd.accepted[0]["ecs_stop"]["stopped_reason"].endswith("[truncated by ecs-stop-forwarder]")
     assert nr.accepted[0]["event_id"] == "huge"
+
+
+def test_every_client_shares_one_tls_context_that_verifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building TLS settings loads the CA bundle (~20 ms of CPU), and replay builds a destination
+    per sender thread: the clients share one context, built once, that still verifies
+    certificates and host names."""
+    import ssl
+
+    from forwarder.destinations import base
+
+    built: list[object] = []
+    real = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built.append(args or kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    base.tls_context.cache_clear()
+    destinations = [DatadogDestination(DD_KEY, "https://127.0.0.1:9/a"), NewRelicDestination(NR_KEY, "https://127.0.0.1:9/b"),
+                    DatadogDestination(DD_KEY, "https://127.0.0.1:9/c")]  # fmt: skip
+    try:
+        assert len(built) == 1
+        context = base.tls_context()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    finally:
+        for destination in destinations:
+            destination.close()
+        base.tls_context.cache_clear()  # the next test builds its own, unpatched
