@@ -98,13 +98,19 @@ def build_archive(folder: Path, total: int, firehose_only: bool = False) -> None
         (folder / "ecs-task-stop-log" / "tail.gz").write_bytes(gzip.compress(text.encode()))
 
 
-# The replay CLI in-process, then the peak RSS of it and its worker processes: its own VmHWM
-# (ru_maxrss would include the parent's memory, which a vforked child inherits at exec) plus, for
-# each worker, the largest worker's peak (the kernel keeps the maximum over children, not the sum).
+# The console script, run as users run it: a spawned worker re-runs it to set up its __main__, so
+# what it imports is part of every worker's start. Then the peak RSS of the replay and its worker
+# processes: its own VmHWM (ru_maxrss would include the parent's memory, which a vforked child
+# inherits at exec) plus, for each worker, the largest worker's peak (the kernel keeps the maximum
+# over children, not the sum).
+SCRIPT = Path(sys.executable).with_name("ecs-stop-forwarder")
 _REPLAY = """
-import json, os, resource, sys
-from forwarder.cli import main
-code = main(["replay", "--to", "datadog", "--timestamp", "original", "--json", {folder!r}])
+import json, os, resource, runpy, sys
+sys.argv = [{script!r}, "replay", "--to", "datadog", "--timestamp", "original", "--json", {folder!r}]
+try:
+    runpy.run_path({script!r}, run_name="__main__")  # __main__ is the script, as when it is run
+except SystemExit as done:
+    code = done.code
 hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
 from forwarder.commands.replay import usable_cpus
 workers = usable_cpus()  # what --workers defaults to
@@ -122,7 +128,7 @@ def replay_process(folder: Path, url: str) -> dict[str, float]:
         env.pop(name, None)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-c", _REPLAY.format(folder=str(folder))],
+        [sys.executable, "-c", _REPLAY.format(script=str(SCRIPT), folder=str(folder))],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     assert process.stdout is not None
