@@ -46,7 +46,7 @@ from forwarder.digest import (
     replay_mark,
     start_worker,
 )
-from forwarder.errors import ForwarderError, InputError
+from forwarder.errors import ConfigError, ForwarderError, InputError
 from forwarder.model import StopRecord
 from forwarder.sources import SourceObject
 from forwarder.wiring import AWS_CONNECTIONS
@@ -112,16 +112,39 @@ class Checkpoint:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.done = set(self.path.read_text().splitlines()) if self.path.exists() else set()
+        try:
+            text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"checkpoint {self.path}: cannot read it ({reason})") from None
+        self.done = set(text.splitlines())
+        # A last line without its newline (the disk filled, the machine died mid-write) is ended
+        # before the first mark: else the two names run together and neither matches again.
+        self._unended = bool(text) and not text.endswith("\n")
         self._lock = threading.Lock()
         self._handle: TextIO | None = None
 
+    def open(self) -> None:
+        """Open it to append (creating it): a run that marks calls this before it sends
+        anything, so a checkpoint it cannot write stops the run before the first event."""
+        with self._lock:
+            self._open()
+
+    def _open(self) -> TextIO:
+        if self._handle is None:
+            try:
+                self._handle = self.path.open("a", encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"checkpoint {self.path}: cannot write it ({exc.strerror})") from None
+            if self._unended:
+                self._handle.write("\n")
+        return self._handle
+
     def mark(self, name: str) -> None:
         with self._lock:
-            if self._handle is None:
-                self._handle = self.path.open("a")
-            self._handle.write(name + "\n")
-            self._handle.flush()
+            handle = self._open()
+            handle.write(name + "\n")
+            handle.flush()
         self.done.add(name)
 
     def close(self) -> None:
@@ -372,6 +395,8 @@ class Replayer:
 
     # --- the calling thread ----------------------------------------------------------------------
     def run(self, objects: Iterable[SourceObject | InputError]) -> Stats:
+        if self._marks is not None:
+            self._marks.open()  # one it cannot write stops the run here, before anything is sent
         queues = {name: _Queue() for name in self.names}
         slots = threading.BoundedSemaphore(self.concurrency)  # jobs queued or running: bounded memory
         futures: list[Future[None]] = []

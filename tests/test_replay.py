@@ -245,6 +245,27 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
     assert len(checkpoint.read_text().splitlines()) == total
 
 
+def test_a_checkpoint_cut_mid_line_does_not_swallow_the_next_mark(tmp_path: Path) -> None:
+    """A checkpoint whose last line lost its newline (the disk filled, the machine died mid-write):
+    the next run starts its marks on a line of their own, so a third run skips what the second
+    finished instead of sending it again."""
+    folder = tmp_path / "objects"
+    write_objects(folder, 4)
+    names = [str(folder / f"{i:03d}.json") for i in range(4)]
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.write_text(names[0] + "\n" + names[1][:-3])  # the second name cut short, no newline
+    sent: list[str] = []
+    Replayer(("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    assert sorted(sent) == [f"o{i}-e{j}" for i in (1, 2, 3) for j in range(3)]  # the cut name matched nothing
+    again: list[str] = []
+    stats = Replayer(("stdout",), lambda name: _Collect(again), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    assert again == [] and stats.objects_skipped == 4
+
+
 def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -> None:
     """Objects are digested and queued many at a time, and batches cut across them, but each is
     checkpointed on its own: a record that failed keeps only its own object out."""
@@ -296,6 +317,30 @@ def test_dry_run_shows_and_counts_without_sending(vendors: Any, tmp_path: Path) 
     assert len([line for line in out.splitlines() if line.startswith("would send ")]) == 3
     assert "dry run: 3 event(s) would be sent to datadog, newrelic" in err
     assert dd.requests == [] and nr.requests == []
+
+
+@pytest.mark.parametrize("problem", ["missing folder", "a folder", "not text"])
+def test_a_checkpoint_that_cannot_be_used_stops_the_run_before_anything_is_sent(
+    vendors: Any, tmp_path: Path, problem: str
+) -> None:
+    """A --checkpoint that cannot be read or written is a usage error (exit 2) that names it, raised
+    before the first event is sent: found only at the first mark, the run died with a traceback
+    after its first batch was delivered, and that batch was never recorded."""
+    dd, nr = vendors
+    source = tmp_path / "events.json"
+    source.write_text(json.dumps(stopped_events()[:3]))
+    checkpoint = tmp_path / "checkpoint"
+    if problem == "missing folder":
+        checkpoint = tmp_path / "no-such-folder" / "checkpoint"
+    elif problem == "a folder":
+        checkpoint.mkdir()
+    else:
+        checkpoint.write_bytes(b"\xff\xfe not a checkpoint")
+    code, out, err = run("replay", "--checkpoint", str(checkpoint), str(source))
+    reason = {"missing folder": "cannot write it (No such file or directory)",
+              "a folder": "cannot read it (Is a directory)", "not text": "cannot read it (not UTF-8 text)"}  # fmt: skip
+    assert (code, err.strip()) == (2, f"error: checkpoint {checkpoint}: {reason[problem]}")
+    assert dd.requests == [] and nr.requests == [] and out == ""
 
 
 def test_a_dry_run_reads_the_checkpoint_but_never_writes_it(vendors: Any, tmp_path: Path) -> None:
