@@ -408,6 +408,10 @@ def test_bad_options_are_usage_errors(env: pytest.MonkeyPatch) -> None:
     assert run("replay", "--since", "yesterday-ish", ".")[0] == 2
     assert run("replay", "--category", "nope", ".")[0] == 2
     assert run("replay", "--to", "stdout", "--concurrency", "0", ".")[0] == 2
+    # a rate or a timeout of 0 or less was taken: -1 requests/s as no limit, 0 s as no retries
+    for option, value in (("--max-rps", "-1"), ("--max-rps", "0"), ("--timeout", "0"), ("--timeout", "nan")):
+        code, out, err = run("replay", "--to", "stdout", option, value, ".")
+        assert (code, out, err) == (2, "", f"error: {option} must be more than 0\n")
 
 
 @pytest.mark.parametrize("bits", [24, 3])  # 3: every bit is soon set, so every id is searched for

@@ -171,6 +171,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ConfigError("--concurrency must be at least 1")
     if args.workers is not None and args.workers < 0:
         raise ConfigError("--workers must be 0 or more")
+    for option, value in (("--max-rps", args.max_rps), ("--timeout", args.timeout)):
+        if value is not None and not value > 0:  # NaN too
+            raise ConfigError(f"{option} must be more than 0")
     selection = Selection(window, frozenset(args.cluster), frozenset(args.service), frozenset(args.family),
                           frozenset(args.category), args.min_severity)  # fmt: skip
     resolver = KeyResolver(aws_client)
