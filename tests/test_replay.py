@@ -408,6 +408,13 @@ def test_bad_options_are_usage_errors(env: pytest.MonkeyPatch) -> None:
     assert run("replay", "--since", "yesterday-ish", ".")[0] == 2
     assert run("replay", "--category", "nope", ".")[0] == 2
     assert run("replay", "--to", "stdout", "--concurrency", "0", ".")[0] == 2
+    # each sender holds a batch, each worker is an interpreter: no bound was a way to run out of memory
+    assert run("replay", "--to", "stdout", "--concurrency", "65", ".")[2] == "error: --concurrency must be 1 to 64\n"
+    assert run("replay", "--to", "stdout", "--workers", "65", ".")[2] == "error: --workers must be 0 to 64\n"
+    # --since after --until matched nothing, silently, and exited 0
+    code, out, err = run("replay", "--to", "stdout", "--since", "2026-11-29", "--until", "2026-11-28T12:00:00+02:00", ".")
+    assert (code, out) == (2, "")
+    assert err == "error: --since (2026-11-29T00:00:00Z) is after --until (2026-11-28T10:00:00Z): no event can match\n"
     # a rate or a timeout of 0 or less was taken: -1 requests/s as no limit, 0 s as no retries
     for option, value in (("--max-rps", "-1"), ("--max-rps", "0"), ("--timeout", "0"), ("--timeout", "nan")):
         code, out, err = run("replay", "--to", "stdout", option, value, ".")

@@ -22,6 +22,10 @@ from forwarder.wiring import aws_client, build_destination, key_ref
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Bounds, or a typo runs the machine out of memory: each sender holds a batch (a Datadog body is up
+# to 5 MB); each worker is an interpreter (~40 MB) with CHUNKS_PER_WORKER digests queued for it.
+MAX_CONCURRENCY = 64
+MAX_WORKERS = 64
 
 
 CGROUP = Path("/sys/fs/cgroup")
@@ -167,10 +171,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     except argparse.ArgumentTypeError as exc:
         raise ConfigError(f"--since/--until: {exc}") from None
-    if args.concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError("--workers must be 0 or more")
+    if window.since is not None and window.until is not None and window.since > window.until:
+        raise ConfigError(f"--since ({window.since:%Y-%m-%dT%H:%M:%SZ}) is after --until "
+                          f"({window.until:%Y-%m-%dT%H:%M:%SZ}): no event can match")  # fmt: skip
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise ConfigError(f"--concurrency must be 1 to {MAX_CONCURRENCY}")
+    if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be 0 to {MAX_WORKERS}")
     for option, value in (("--max-rps", args.max_rps), ("--timeout", args.timeout)):
         if value is not None and not value > 0:  # NaN too
             raise ConfigError(f"{option} must be more than 0")
