@@ -107,6 +107,15 @@ def test_unknown_site_is_a_usage_error(env: pytest.MonkeyPatch) -> None:
     assert code == 2 and "DD_SITE 'datadoghq.org' is not a Datadog site" in err
 
 
+def test_a_timeout_of_0_or_less_is_a_usage_error(env: pytest.MonkeyPatch) -> None:
+    """A deadline already passed failed every delivery ('deadline reached before the request could
+    be sent') and archived every record as undelivered; nothing is read or archived now."""
+    for value in ("0", "-5", "nan"):
+        code, out, err = run("send", "--to", "stdout", "--timeout", value, str(ROOT / "events"))
+        assert (code, out, err) == (2, "", "error: --timeout must be more than 0\n")
+    assert not Path("archive").exists()
+
+
 def test_key_from_secrets_manager(env: pytest.MonkeyPatch, aws: MotoServer) -> None:
     arn = aws.client("secretsmanager").create_secret(Name="dd", SecretString=json.dumps({"api_key": DD_KEY}))[
         "ARN"

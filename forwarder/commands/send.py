@@ -23,7 +23,7 @@ from forwarder.config import Settings
 from forwarder.destinations.base import DELIVERED, Destination, deadline_in
 from forwarder.destinations.datadog import DatadogDestination
 from forwarder.destinations.newrelic import NewRelicDestination
-from forwarder.errors import InvalidEvent
+from forwarder.errors import ConfigError, InvalidEvent
 from forwarder.inputs import Item
 from forwarder.model import StopRecord
 from forwarder.parse import parse_event
@@ -112,6 +112,8 @@ def summary(names: Sequence[str], results: Sequence[EventResult], location: str,
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not args.timeout > 0:  # NaN too: a deadline already passed sends nothing
+        raise ConfigError("--timeout must be more than 0")
     settings = settings_from_env()
     names = destinations_for(args, settings)
     problems = Problems(err)
