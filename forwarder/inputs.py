@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,16 +113,18 @@ def _has_long_integer(data: bytes) -> bool:
     return False
 
 
-def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
-    """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries, and
-    where the careful reader must take over (``len(text)`` when all were read).
+def _fast_items(text: str, source: str) -> Generator[Item, None, tuple[int, int]]:
+    """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries,
+    one document parsed at a time (a Firehose object holds thousands: they are never all parsed at
+    once); returns how many were yielded and where the careful reader must take over
+    (``len(text)`` when all were read).
 
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
     if not fastjson.ACCELERATED:
-        return [], 0
-    items: list[Item] = []
+        return 0, 0
+    count = 0
     start = _skip_ws(text, 0)
     cuts = [match.end() for match in _BOUNDARY.finditer(text)] + [len(text)]
     for end in cuts:
@@ -131,13 +133,12 @@ def _fast_items(text: str, source: str) -> tuple[list[Item], int]:
         try:
             value = fastjson.loads_strict(text[start:end])
         except ValueError:
-            return items, start
-        if isinstance(value, list):  # an array of documents: each element is an item
-            items.extend(Item(source, len(items) + 1, start, element) for element in value)
-        else:
-            items.append(Item(source, len(items) + 1, start, value))
+            return count, start
+        for element in value if isinstance(value, list) else (value,):  # an array: each element is an item
+            count += 1
+            yield Item(source, count, start, element)
         start = _skip_ws(text, end)
-    return items, start
+    return count, start
 
 
 def _whole_document(data: bytes, source: str) -> list[Item] | None:
@@ -182,9 +183,7 @@ def _resync(text: str, broken: int) -> int | None:
 
 
 def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item | InputError]:
-    fast, pos = _fast_items(text, source) if fast_path else ([], 0)
-    yield from fast
-    index = len(fast)
+    index, pos = (yield from _fast_items(text, source)) if fast_path else (0, 0)
     pos = _skip_ws(text, pos)
     while pos < len(text):
         try:
