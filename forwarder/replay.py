@@ -55,7 +55,7 @@ __all__ = ["Checkpoint", "Replayer", "SeenIds", "Selection", "Stats", "Timestamp
 
 BATCH = 1000  # records per job: one Datadog request, about one New Relic request
 FETCHERS = AWS_CONNECTIONS  # S3 GETs in flight, one per connection of the S3 client ...
-FETCH_BYTES = 64_000_000  # ... and at most this much fetched ahead (Firehose objects reach 128 MiB)
+FETCH_BYTES = 64_000_000  # ... at most this much fetched ahead, and as much queued for workers
 PARALLEL_AFTER = 500  # objects digested here before worker processes take over ...
 PARALLEL_AFTER_EVENTS = 5_000  # ... or events (a Firehose backup can be a few large objects)
 #: Objects per worker task, at most: fewer when objects are large (about CHUNK_EVENTS events a
@@ -563,14 +563,22 @@ class Replayer:
             self.workers, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(plan,)
         )
         window: deque[tuple[_Work, Future[Digest]]] = deque()
+        held = 0  # bytes of S3 objects in the window (they reach a worker as bytes; a file, as its path)
         try:
             for piece in pieces:
                 if isinstance(piece, Digest):
                     yield piece
                     continue
                 window.append((piece, self._submit(pool, piece)))
-                while len(window) > self._chunks_in_flight():
-                    yield from self._collected(pool, *window.popleft())
+                held += _bytes_in(piece)
+                # large objects (Firehose writes up to 128 MiB) are bounded by bytes, but every worker
+                # keeps one to work on
+                while len(window) > self._chunks_in_flight() or (
+                    held > FETCH_BYTES and len(window) > self.workers
+                ):
+                    work, future = window.popleft()
+                    held -= _bytes_in(work)
+                    yield from self._collected(pool, work, future)
             while window:
                 yield from self._collected(pool, *window.popleft())
         except BrokenProcessPool:
@@ -602,6 +610,10 @@ class Replayer:
             if not work:
                 return
             future = self._submit(pool, work)
+
+
+def _bytes_in(work: _Work) -> int:
+    return sum(len(data) for _, data in work if isinstance(data, bytes))
 
 
 def _fetched(

@@ -728,6 +728,47 @@ def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     assert (version.returncode, version.stdout.strip()) == (0, "ecs-stop-forwarder 0.1.0")
 
 
+def test_s3_objects_queued_for_workers_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 objects reach a worker as bytes, and up to CHUNKS_PER_WORKER pieces a worker wait in
+    order: with Firehose objects of up to 128 MiB, 16 of them were held at once. The pieces queued
+    are bounded by FETCH_BYTES too (every worker keeps one to work on), and everything is sent."""
+    from forwarder import replay
+    from forwarder.sources import SourceObject
+    from tests.worker_faults import IdEncoder
+
+    class Collect(_Collect):
+        def encoder(self) -> Any:
+            return IdEncoder()
+
+    size = 200_000
+    monkeypatch.setattr(replay, "FETCH_BYTES", 3 * size)
+    monkeypatch.setattr(replay, "CHUNK_BYTES", 1)  # one object a piece
+    body = [("".join(json.dumps(make_event(event_id=f"o{i}-e{j}")) for j in range(3)) + " " * size).encode()
+            for i in range(20)]  # fmt: skip
+    objects = [SourceObject(f"s3://b/{i}.json", len(body[i]), body[i].__bytes__) for i in range(20)]
+    sent: list[str] = []
+    replayer = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, parallel_after=1)
+    held, most = 0, 0
+    submit, collected = replayer._submit, replayer._collected
+
+    def counted_submit(pool: Any, work: Any) -> Any:
+        nonlocal held, most
+        held += sum(len(data) for _, data in work)
+        most = max(most, held)
+        return submit(pool, work)
+
+    def counted_collected(pool: Any, work: Any, future: Any) -> Any:
+        nonlocal held
+        held -= sum(len(data) for _, data in work)
+        yield from collected(pool, work, future)
+
+    monkeypatch.setattr(replayer, "_submit", counted_submit)
+    monkeypatch.setattr(replayer, "_collected", counted_collected)
+    stats = replayer.run(objects)
+    assert sorted(sent) == sorted(f"o{i}-e{j}" for i in range(20) for j in range(3)) and stats.objects == 20
+    assert most <= 4 * (size + 200)  # FETCH_BYTES, and one more taken before the bound is checked
+
+
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
     """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
     from forwarder import replay
