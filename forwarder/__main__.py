@@ -2,7 +2,7 @@
 
 Light on purpose: replay's worker processes are spawned, and a spawned process re-runs the
 console script (as ``__mp_main__``) to set up its ``__main__``. Importing the whole CLI there
-(httpx, every command) cost each worker ~0.2 s of CPU at start and made a 10k-event replay ~1.5x
+(httpx, every command) cost each worker ~0.13 s of CPU at start and made a 10k-event replay ~1.2x
 slower than ``python -m forwarder``. So the CLI is imported when ``main`` runs, not before.
 """
 
