@@ -113,10 +113,14 @@ class Checkpoint:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ConfigError(f"checkpoint {self.path}: cannot read it ({reason})") from None
+            data = self.path.read_bytes() if self.path.exists() else b""
+        except OSError as exc:
+            raise ConfigError(f"checkpoint {self.path}: cannot read it ({exc.strerror})") from None
+        if b"\0" in data:  # no name holds one: a gzip object or other binary, not to be appended to
+            raise ConfigError(f"checkpoint {self.path}: cannot read it (binary, not a list of names)")
+        # A local file's name may hold bytes that are not UTF-8: they are written and read back as
+        # they are, so the name still matches.
+        text = data.decode("utf-8", "surrogateescape")
         self.done = set(text.splitlines())
         # A last line without its newline (the disk filled, the machine died mid-write) is ended
         # before the first mark: else the two names run together and neither matches again.
@@ -133,7 +137,7 @@ class Checkpoint:
     def _open(self) -> TextIO:
         if self._handle is None:
             try:
-                self._handle = self.path.open("a", encoding="utf-8")
+                self._handle = self.path.open("a", encoding="utf-8", errors="surrogateescape")
             except OSError as exc:
                 raise ConfigError(f"checkpoint {self.path}: cannot write it ({exc.strerror})") from None
             if self._unended:

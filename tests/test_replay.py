@@ -266,6 +266,27 @@ def test_a_checkpoint_cut_mid_line_does_not_swallow_the_next_mark(tmp_path: Path
     assert again == [] and stats.objects_skipped == 4
 
 
+def test_a_file_name_that_is_not_utf8_is_checkpointed_and_skipped(tmp_path: Path) -> None:
+    """A local file's name may hold bytes that are not UTF-8 (Python reads them as surrogates):
+    marking it died with a UnicodeEncodeError after the batch was sent. It is written and read
+    back as it is, so a re-run skips it."""
+    import os
+
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    weird = os.path.join(os.fsencode(folder), b"caf\xe9.json")
+    with open(weird, "w") as handle:
+        json.dump([make_event(event_id="weird-e0")], handle)
+    checkpoint = tmp_path / "checkpoint"
+    sent: list[str] = []
+    for _ in range(2):
+        stats = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint)).run(
+            list_sources([str(folder)], Window(), lambda s: None)
+        )
+    assert sent == ["weird-e0"] and stats.objects_skipped == 1
+    assert checkpoint.read_bytes() == weird + b"\n"
+
+
 def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -> None:
     """Objects are digested and queued many at a time, and batches cut across them, but each is
     checkpointed on its own: a record that failed keeps only its own object out."""
@@ -319,7 +340,7 @@ def test_dry_run_shows_and_counts_without_sending(vendors: Any, tmp_path: Path) 
     assert dd.requests == [] and nr.requests == []
 
 
-@pytest.mark.parametrize("problem", ["missing folder", "a folder", "not text"])
+@pytest.mark.parametrize("problem", ["missing folder", "a folder", "binary"])
 def test_a_checkpoint_that_cannot_be_used_stops_the_run_before_anything_is_sent(
     vendors: Any, tmp_path: Path, problem: str
 ) -> None:
@@ -335,10 +356,10 @@ def test_a_checkpoint_that_cannot_be_used_stops_the_run_before_anything_is_sent(
     elif problem == "a folder":
         checkpoint.mkdir()
     else:
-        checkpoint.write_bytes(b"\xff\xfe not a checkpoint")
+        checkpoint.write_bytes(gzip.compress(b"an archive object given by mistake"))
     code, out, err = run("replay", "--checkpoint", str(checkpoint), str(source))
     reason = {"missing folder": "cannot write it (No such file or directory)",
-              "a folder": "cannot read it (Is a directory)", "not text": "cannot read it (not UTF-8 text)"}  # fmt: skip
+              "a folder": "cannot read it (Is a directory)", "binary": "cannot read it (binary, not a list of names)"}  # fmt: skip
     assert (code, err.strip()) == (2, f"error: checkpoint {checkpoint}: {reason[problem]}")
     assert dd.requests == [] and nr.requests == [] and out == ""
 
