@@ -114,8 +114,9 @@ def _s3(
     client = client_factory("s3")
     prefixes = [prefix]
     hours = window.hours()
-    if hours is not None and _has_hour_layout(client, bucket, prefix):
-        prefixes = [prefix + hour for hour in hours]
+    folder = _hour_folder(client, bucket, prefix) if hours is not None else None
+    if hours is not None and folder is not None:
+        prefixes = [folder + hour for hour in hours]
     paginator = client.get_paginator("list_objects_v2")
     for listed in prefixes:
         try:
@@ -131,13 +132,23 @@ def _s3(
             return
 
 
-def _has_hour_layout(client: Any, bucket: str, prefix: str) -> bool:
+def _hour_folder(client: Any, bucket: str, prefix: str) -> str | None:
+    """Where ``YYYY/MM/DD/HH/`` folders can be listed one hour at a time: ``prefix`` when it holds
+    only year folders (and ``rejected/``); ``prefix/`` when ``prefix`` names such a folder without
+    its slash (``s3://bucket/ecs-task-stop-log``); else None, and the whole prefix is listed. An
+    object beside the year folders rules it out: listing by hour would never find it."""
     try:
         answer = client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=50)
     except (ClientError, BotoCoreError):
-        return False
+        return None
+    if answer.get("Contents"):
+        return None
     folders = [str(p["Prefix"])[len(prefix) :] for p in answer.get("CommonPrefixes", [])]
-    return bool(folders) and all(re.fullmatch(r"\d{4}/|rejected/", folder) for folder in folders)
+    if folders == ["/"] and not prefix.endswith("/"):  # a folder named without its slash, alone
+        return _hour_folder(client, bucket, prefix + "/")
+    if folders and all(re.fullmatch(r"\d{4}/|rejected/", folder) for folder in folders):
+        return prefix
+    return None
 
 
 def _reader(client: Any, bucket: str, key: str) -> Callable[[], bytes]:

@@ -158,7 +158,9 @@ def test_filters(vendors: Any, tmp_path: Path) -> None:
     assert {log["ecs_stop"]["service"] for log in dd.accepted} == {service}
 
 
-def test_time_window_lists_only_the_hours_inside_it(aws: MotoServer) -> None:
+def _hourly_objects(aws: MotoServer) -> Any:
+    """48 hourly Firehose objects under ``p/`` (event ``hN`` at hour N from 2026-11-28T00); the S3
+    client."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     base = datetime(2026, 11, 28, 0, tzinfo=UTC)
@@ -167,7 +169,11 @@ def test_time_window_lists_only_the_hours_inside_it(aws: MotoServer) -> None:
         event = make_event(event_id=f"h{hour}", stoppedAt=moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
         event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         s3.put_object(Bucket=BUCKET, Key=f"p/{moment:%Y/%m/%d/%H}/obj.gz", Body=firehose_object([event]))
-    listed: list[str] = []
+    return s3
+
+
+def _listing(aws: MotoServer, listed: list[str]) -> Any:
+    """A client factory whose S3 clients record the prefix of every ListObjectsV2 call."""
 
     def factory(service: str) -> Any:
         client = aws.client(service)
@@ -177,16 +183,37 @@ def test_time_window_lists_only_the_hours_inside_it(aws: MotoServer) -> None:
         )
         return client
 
-    window = Window(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), datetime(2026, 11, 28, 12, 15, tzinfo=UTC))
-    names = [o.name for o in list_sources([f"s3://{BUCKET}/p/"], window, factory)]  # type: ignore[union-attr]
-    assert names == [f"s3://{BUCKET}/p/2026/11/28/{h:02d}/obj.gz" for h in range(9, 14)]  # one hour of slack
-    assert "p/" in listed and "p/2026/11/28/09/" in listed and "p/2026/11/28/13/" in listed
-    assert len(listed) == 1 + 5  # the layout probe, then one listing per hour
+    return factory
+
+
+HOURS_10_30_TO_12_15 = Window(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), datetime(2026, 11, 28, 12, 15, tzinfo=UTC))
+
+
+def test_time_window_lists_only_the_hours_inside_it(aws: MotoServer) -> None:
+    _hourly_objects(aws)
+    window = HOURS_10_30_TO_12_15
+    in_window = [f"s3://{BUCKET}/p/2026/11/28/{h:02d}/obj.gz" for h in range(9, 14)]  # one hour of slack
+    for source, probes in ((f"s3://{BUCKET}/p/", ["p/"]), (f"s3://{BUCKET}/p", ["p", "p/"])):  # the slash or not
+        listed: list[str] = []
+        names = [o.name for o in list_sources([source], window, _listing(aws, listed))]  # type: ignore[union-attr]
+        assert names == in_window
+        assert listed == [*probes, *(f"p/2026/11/28/{h:02d}/" for h in range(9, 14))]  # then one listing an hour
     sent: list[str] = []
     stats = Replayer(("stdout",), lambda name: _Collect(sent), Selection(window)).run(
         list_sources([f"s3://{BUCKET}/p/"], window, aws.client)
     )
     assert sent == ["h11", "h12"] and stats.read == 5 and stats.matched == 2
+
+
+def test_an_object_beside_the_hour_folders_is_not_missed(aws: MotoServer) -> None:
+    """Listing hour by hour would never find an object directly under the prefix (a file someone
+    put there): then the whole prefix is listed, and hours outside the window are still passed over."""
+    s3 = _hourly_objects(aws)
+    s3.put_object(Bucket=BUCKET, Key="p/put-by-hand.json", Body=json.dumps(make_event(event_id="by-hand")).encode())
+    listed: list[str] = []
+    names = [o.name for o in list_sources([f"s3://{BUCKET}/p/"], HOURS_10_30_TO_12_15, _listing(aws, listed))]  # type: ignore[union-attr]
+    assert names == [*(f"s3://{BUCKET}/p/2026/11/28/{h:02d}/obj.gz" for h in range(9, 14)), f"s3://{BUCKET}/p/put-by-hand.json"]
+    assert listed == ["p/", "p/"]  # the layout probe, then the whole prefix
 
 
 class _Collect:
