@@ -129,26 +129,23 @@ class Checkpoint:
         self._handle: TextIO | None = None
 
     def open(self) -> None:
-        """Open it to append (creating it): a run that marks calls this before it sends
-        anything, so a checkpoint it cannot write stops the run before the first event."""
+        """Open it to append (creating it), before ``mark``: a run that marks calls this before it
+        sends anything, so a checkpoint it cannot write stops the run before the first event."""
         with self._lock:
-            self._open()
-
-    def _open(self) -> TextIO:
-        if self._handle is None:
+            if self._handle is not None:
+                return
             try:
                 self._handle = self.path.open("a", encoding="utf-8", errors="surrogateescape")
             except OSError as exc:
                 raise ConfigError(f"checkpoint {self.path}: cannot write it ({exc.strerror})") from None
             if self._unended:
                 self._handle.write("\n")
-        return self._handle
 
     def mark(self, name: str) -> None:
         with self._lock:
-            handle = self._open()
-            handle.write(name + "\n")
-            handle.flush()
+            assert self._handle is not None, "open() before mark()"
+            self._handle.write(name + "\n")
+            self._handle.flush()
         self.done.add(name)
 
     def close(self) -> None:
@@ -428,7 +425,7 @@ class Replayer:
                 margin_ms=self.margin_ms(),
             )
             for result in self._digests(self._fetch(self._pending(objects)), plan):
-                unsettled = [0] * len(result.names) if self._marks else []
+                unsettled = [0] * len(result.names) if self._marks is not None else []
                 owner = _Owner(result.names, result.ends, set(result.unreadable), unsettled)
                 self._take(result, owner, queues, submit)
                 with self._lock:

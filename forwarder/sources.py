@@ -114,8 +114,7 @@ def _s3(
     client = client_factory("s3")
     prefixes = [prefix]
     hours = window.hours()
-    folder = _hour_folder(client, bucket, prefix) if hours is not None else None
-    if hours is not None and folder is not None:
+    if hours is not None and (folder := _hour_folder(client, bucket, prefix)) is not None:
         prefixes = [folder + hour for hour in hours]
     paginator = client.get_paginator("list_objects_v2")
     for listed in prefixes:
