@@ -193,12 +193,22 @@ class StopRecord:
             )
             for c in data["containers"]
         )
-        for name in ("category", "severity", "hint", "message"):
-            if not isinstance(values[name], str):
-                raise TypeError(f"{name}: expected a string")
-        if not isinstance(values["event_id"], str) or values["severity"] not in SEVERITIES:
-            raise TypeError("event_id or severity: not a stop record")
+        if not _has_record_texts(data):
+            raise TypeError("event_id, category, severity, hint or message: not a stop record")
         return cls(**values)
+
+
+def _has_record_texts(data: dict[str, Any]) -> bool:
+    """What a record's dict must hold beyond its keys: its texts are strings (a known severity is
+    one), checked for every archive document replay reads."""
+    get = data.get
+    return (
+        get("severity") in SEVERITIES
+        and isinstance(get("event_id"), str)
+        and isinstance(get("category"), str)
+        and isinstance(get("hint"), str)
+        and isinstance(get("message"), str)
+    )
 
 
 _RECORD_FIELDS = tuple(name for name in StopRecord.__dataclass_fields__ if name != "containers")
@@ -304,10 +314,7 @@ class ArchivedRecord:
         for container in data["containers"]:
             if not isinstance(container, dict) or tuple(container) != _CONTAINER_FIELDS:
                 return None
-        texts = (data["event_id"], data["category"], data["severity"], data["hint"], data["message"])
-        if not all(isinstance(text, str) for text in texts) or data["severity"] not in SEVERITIES:
-            return None
-        return cls(data)
+        return cls(data) if _has_record_texts(data) else None
 
     def to_dict(self) -> dict[str, Any]:
         """A new dict (callers change it); nested values are shared, and never changed."""
