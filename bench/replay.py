@@ -183,6 +183,42 @@ def digest_cpu(folder: Path) -> float:
     return (time.process_time() - started) / events * 1e6
 
 
+LARGE_OBJECT_EVENTS = 20_000  # ~50 MB of JSON: a Firehose object from a large buffer (up to 128 MiB)
+
+# One object digested in a fresh process (as in a worker): its peak RSS, and the process's own
+# before the object was read.
+_LARGE = """
+import json, sys
+from forwarder.digest import Plan, Selection, digest
+from forwarder.payloads import DatadogEncoder
+def rss(field):
+    return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1]) / 1024
+plan = Plan(("datadog",), (DatadogEncoder(),), Selection(), "original")
+before = rss("VmRSS")
+result = digest(plan, [({path!r}, {path!r})], 0)
+print(json.dumps({{"events": len(result.ids), "before_mb": before, "peak_mb": rss("VmHWM")}}))
+"""
+
+
+def large_object_peak() -> dict[str, float]:
+    """Peak RSS of digesting one large gzipped Firehose object (it is read whole), against its
+    uncompressed size."""
+    events = fixture_events()
+    with tempfile.TemporaryDirectory() as folder:
+        text = "".join(
+            json.dumps({**events[i % len(events)], "id": str(uuid.uuid4())}, separators=(",", ":"))
+            for i in range(LARGE_OBJECT_EVENTS)
+        ).encode()
+        path = Path(folder) / "large.gz"
+        path.write_bytes(gzip.compress(text, 1))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        out = subprocess.run([sys.executable, "-c", _LARGE.format(path=str(path))], capture_output=True,
+                             text=True, env=env, check=True).stdout  # fmt: skip
+    figures: dict[str, float] = json.loads(out)
+    assert figures["events"] == LARGE_OBJECT_EVENTS
+    return {**figures, "object_mb": len(text) / 1e6}
+
+
 def gzip_cpu() -> tuple[float, float]:
     """CPU µs per log to gzip a full 1000-log Datadog body: payloads.gzip_bytes (isal when
     installed) and zlib at the same level."""
@@ -257,6 +293,8 @@ def run() -> list[Row]:
     assert _Sink.counted >= sum(r["events"] for r in (*tens, *hundreds)) + firehose["events"]
     cpu_us = hundred["cpu"] / hundred["events"] * 1e6
     isal_us, zlib_us = gzip_cpu()
+    one_object = large_object_peak()
+    one_mb = one_object["peak_mb"] - one_object["before_mb"]
     rate = hundred["events"] / hundred["wall"]
     spread = {size: f"{min(r['rss_mb'] for r in runs):.1f}-{max(r['rss_mb'] for r in runs):.1f}"
               for size, runs in (("10k", tens), ("100k", hundreds))}  # fmt: skip
@@ -304,6 +342,12 @@ def run() -> list[Row]:
             f"{digest_us:.0f} µs",
             "-",
             f"10k-event archive in one process, no sending: read, parse or take the archived record, filter, encode the Datadog log (forwarder.digest); best of {RUNS}",
+        ),
+        Row(
+            "replay: one large Firehose object, peak RSS while it is read",
+            f"{one_mb:.0f} MB ({one_mb / one_object['object_mb']:.1f}x the object)",
+            "-",
+            f"{LARGE_OBJECT_EVENTS:,} events, {one_object['object_mb']:.0f} MB of JSON gzipped, digested in a fresh process as in a worker (an object is read whole); over the process's own {one_object['before_mb']:.0f} MB",
         ),
         Row(
             "gzip a 1000-log Datadog body, CPU per log",
