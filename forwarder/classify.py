@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from forwarder.model import Classification, Container, Severity, StopFacts
 
 _QUOTE_LIMIT = 240
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     text: str  # the quoted evidence, trimmed
     container: Container | None  # the container whose reason carried it
 

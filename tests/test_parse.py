@@ -159,6 +159,25 @@ def test_records_round_trip_through_their_json_form() -> None:
         StopRecord.from_dict({"event_id": "x"})
 
 
+def test_records_built_at_once_hold_every_field_and_nothing_else() -> None:
+    """The parser and from_dict build records through ``of_fields`` (no dataclass ``__init__``):
+    each holds exactly the dataclass's fields, equals the record ``__init__`` builds from the same
+    values, and stays frozen."""
+    import dataclasses
+
+    from forwarder.model import StopRecord
+    from tests.fixtures import stopped_events
+
+    names = [f.name for f in dataclasses.fields(StopRecord)]
+    for event in stopped_events():
+        for record in (parse_event(event), StopRecord.from_dict(parse_event(event).to_dict())):
+            assert sorted(vars(record)) == sorted(names)
+            assert record == StopRecord(**{name: getattr(record, name) for name in names})
+            assert hash(record) == hash(StopRecord(**vars(record)))
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                record.category = "changed"  # type: ignore[misc]
+
+
 @pytest.mark.parametrize(
     ("written", "canonical"),
     [
