@@ -1019,3 +1019,74 @@ def test_an_object_without_long_integers_is_never_scanned_for_them(monkeypatch: 
     errors = [e for e in entries(firehose_object([broken, *events, broken]), "broken") if isinstance(e, Exception)]
     assert len(errors) == 2 and "lastStatus" in str(errors[0])
     assert len(scans) == 1
+
+
+def _archive_doc_variants() -> dict[str, bytes]:
+    """Archive documents as the Lambda writes them, and the damage or oddities one can hold."""
+    from forwarder.archive import SCHEMA, encode
+
+    event = make_event(event_id="doc", reason="Essential container exited — ünïcödé")
+    record = parse_event(event).to_dict()
+
+    def doc(**change: Any) -> dict[str, Any]:
+        document = {"schema": SCHEMA, "event_id": "doc", "event_time": record["time"], "category": "x",
+                    "severity": "error", "record": copy.deepcopy(record), "event": copy.deepcopy(event),
+                    "deliveries": {"datadog": {"status": "failed"}}}  # fmt: skip
+        document.update(change)
+        return document
+
+    written = encode(doc())
+    extra = copy.deepcopy(record)
+    extra["injected"] = "rebuilt without it"
+    long_exit = copy.deepcopy(record)
+    long_exit["exit_code"] = 10**30
+    return {
+        "as written": written,
+        "no deliveries": encode({k: v for k, v in doc().items() if k != "deliveries"}),
+        "deliveries null": encode(doc(deliveries=None)),
+        "record rebuilt": encode(doc(record=extra)),
+        "record unusable: the event parsed": encode(doc(record={"event_id": 1})),
+        "record unusable, event invalid": encode(doc(record=None, event={"detail-type": 3})),
+        "integer beyond 64 bits in the record": encode(doc(record=long_exit)),
+        "NaN in the event": written.replace(b'"version":', b'"nan":NaN,"version":', 1),
+        "lone surrogate in the event": written.replace(b'"version":', b'"s":"\\ud800","version":', 1),
+        "not UTF-8 in the event": b"\xff\xfe".join(written.rsplit("ünïcödé".encode(), 1)),  # the event's copy
+        "a second document after it": written + written,
+        "truncated": written[:-200],
+        "rejected document": encode({"schema": "ecs-stop-forwarder/rejected/v1", "record": record}),
+    }
+
+
+@pytest.mark.parametrize("variant", list(_archive_doc_variants()))
+def test_archive_documents_read_without_their_event_replay_as_a_full_read(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replay reads an archive document as the Lambda writes it with msgspec, never building its
+    raw event: whatever the document holds, the entries (encoded logs, deliveries, errors) are
+    those of the general reader, with orjson and with the standard library alone."""
+    import forwarder.digest
+    from forwarder.digest import entries
+    from forwarder.payloads import DatadogEncoder
+
+    data = _archive_doc_variants()[variant]
+
+    def read() -> list[Any]:
+        return [repr(e) if isinstance(e, Exception) else (DatadogEncoder()(e[0], None), e[1])
+                for e in entries(data, "doc.json")]  # fmt: skip
+
+    fast = read()
+    monkeypatch.setattr(forwarder.digest, "msgspec", None)
+    assert read() == fast
+    monkeypatch.setattr("forwarder.fastjson.ACCELERATED", False)
+    assert read() == fast
+
+
+def test_an_archive_document_as_written_is_read_without_the_general_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    import forwarder.digest
+
+    calls: list[bytes] = []
+    monkeypatch.setattr(forwarder.digest, "iter_items", lambda data, name, exact=True: calls.append(data) or iter(()))
+    data = _archive_doc_variants()["as written"]
+    (record, deliveries), = forwarder.digest.entries(data, "doc.json")  # fmt: skip
+    assert calls == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
+    assert list(forwarder.digest.entries(data + data, "two.json")) == [] and len(calls) == 1
