@@ -356,3 +356,8 @@ def digest_chunk(
     """``digest`` in a worker process, with the plan it was started with."""
     assert _plan is not None, "start_worker was not run"
     return digest(_plan, chunk, now_ms, budget, events)
+
+
+def worker_ready() -> bool:
+    """A probe: answered once a worker process is up (its initializer has run)."""
+    return _plan is not None

@@ -45,6 +45,7 @@ from forwarder.digest import (
     digest_chunk,
     replay_mark,
     start_worker,
+    worker_ready,
 )
 from forwarder.errors import ConfigError, ForwarderError, InputError
 from forwarder.model import StopRecord
@@ -302,6 +303,10 @@ def _has(values: array[int], fingerprint: int) -> bool:
 
 
 class Replayer:
+    #: Digest in this process while the worker processes start (tests of the workers turn it off:
+    #: else a small archive is all read before a worker is up).
+    digest_while_starting = True
+
     def __init__(
         self,
         names: tuple[str, ...],
@@ -552,6 +557,12 @@ class Replayer:
                 yield from self._digests_in_workers(chain(rest, pieces), plan)
                 return
 
+    def _digest_here(self, work: _Work, plan: Plan) -> Iterator[Digest]:
+        while work:
+            result = digest(plan, work, self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
+            yield result
+            work = work[len(result.names) :]
+
     def _parallel(self) -> bool:
         """Whether the run has proved large enough to pay for starting worker processes."""
         read_enough = self.stats.objects >= self.parallel_after or self.stats.read >= PARALLEL_AFTER_EVENTS
@@ -563,6 +574,11 @@ class Replayer:
         pool = ProcessPoolExecutor(
             self.workers, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(plan,)
         )
+        # A worker takes ~0.1 s to start (an interpreter, and the imports): meanwhile this process
+        # digests here, in order, until one answers (each probe starts one worker).
+        started = (
+            [pool.submit(worker_ready) for _ in range(self.workers)] if self.digest_while_starting else []
+        )
         window: deque[tuple[_Work, Future[Digest]]] = deque()
         held = 0  # bytes of S3 objects in the window (they reach a worker as bytes; a file, as its path)
         try:
@@ -570,6 +586,10 @@ class Replayer:
                 if isinstance(piece, Digest):
                     yield piece
                     continue
+                if not window and started and not any(probe.done() for probe in started):
+                    yield from self._digest_here(piece, plan)
+                    continue
+                started = []
                 window.append((piece, self._submit(pool, piece)))
                 held += _bytes_in(piece)
                 # large objects (Firehose writes up to 128 MiB) are bounded by bytes, but every worker

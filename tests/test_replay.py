@@ -611,6 +611,7 @@ def test_worker_processes_send_what_one_process_sends(
         patch = request.getfixturevalue("monkeypatch")
         patch.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers ...
         patch.setattr(forwarder.replay, "CHUNK_BYTES", 3000)  # ... which hand back chunks unfinished
+        patch.setattr(forwarder.replay.Replayer, "digest_while_starting", False)  # ... at once
         dd.reset()
         nr.reset()
         checkpoint = tmp_path / f"checkpoint-{workers}"
@@ -649,7 +650,9 @@ def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_path: Path, workers: int) -> None:
+def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An S3 GET that fails (the object deleted or unreadable since it was listed) is reported
     with its key, counted as invalid and left out of the checkpoint; the objects listed around it
     are sent and checkpointed, in the replaying process and in worker processes."""
@@ -662,6 +665,7 @@ def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_pat
     def body(index: int) -> Any:
         return firehose_object([make_event(event_id=f"o{index}-e{j}") for j in range(3)]).__bytes__
 
+    monkeypatch.setattr(Replayer, "digest_while_starting", False)
     objects = [SourceObject(f"s3://b/{i}.gz", 100, body(i)) for i in range(12)]
     objects.insert(5, SourceObject("s3://b/gone.gz", 100, fails))
     sent: list[str] = []
@@ -710,6 +714,7 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoin
     from tests.worker_faults import DieOn
 
     monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
+    monkeypatch.setattr(replay.Replayer, "digest_while_starting", False)  # the workers take over at once
 
     class Dying(_Collect):
         def encoder(self) -> Any:
@@ -739,6 +744,7 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, mo
             return IdEncoder()  # the workers get it pickled
 
     monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
+    monkeypatch.setattr(replay.Replayer, "digest_while_starting", False)  # the workers take over at once
     folder = tmp_path / "objects"
     write_objects(folder, 40)
     checkpoint = tmp_path / "checkpoint"
@@ -1090,3 +1096,49 @@ def test_an_archive_document_as_written_is_read_without_the_general_reader(monke
     (record, deliveries), = forwarder.digest.entries(data, "doc.json")  # fmt: skip
     assert calls == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
     assert list(forwarder.digest.entries(data + data, "two.json")) == [] and len(calls) == 1
+
+
+@pytest.mark.parametrize("probe", ["slow", "real"])
+def test_the_replaying_process_digests_while_the_workers_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str
+) -> None:
+    """A worker process takes ~0.1 s to start: the replaying process goes on digesting, in order,
+    until one answers, then hands the rest to the workers. With a worker that answers late, a
+    small archive is all digested here; with real ones, the rest reaches them. Everything is sent
+    once either way."""
+    import os
+    import time
+
+    from forwarder import replay
+    from tests.worker_faults import PidEncoder, slow_ready
+
+    pids: list[int] = []
+
+    class Collect(_Collect):
+        def encoder(self) -> Any:
+            return PidEncoder()
+
+        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+            pids.extend(json.loads(part)["pid"] for part in parts)
+            return super().deliver_parts(parts, deadline)
+
+    if probe == "slow":
+        monkeypatch.setattr(replay, "worker_ready", slow_ready)
+    else:  # digesting here is slow: the real workers answer long before this process is done
+        digest = replay.digest
+        monkeypatch.setattr(replay, "digest", lambda *args: time.sleep(0.05) or digest(*args))
+    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest
+    folder = tmp_path / "objects"
+    write_objects(folder, 400 if probe == "real" else 40)
+    sent: list[str] = []
+    Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=1, parallel_after=2, batch=6).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    count = len(sent) // 3
+    assert sorted(sent) == sorted(f"o{i}-e{j}" for i in range(count) for j in range(3))
+    assert sent == [f"o{i}-e{j}" for i in range(count) for j in range(3)]  # in order
+    here = {pid for pid in pids if pid == os.getpid()}
+    if probe == "slow":
+        assert count == 40 and set(pids) == here
+    else:
+        assert count == 400 and here and set(pids) - here

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from typing import Any
 
 
@@ -31,3 +32,16 @@ class DieOn(IdEncoder):
         if record.event_id == self.event_id and multiprocessing.parent_process() is not None:
             os._exit(1)
         return super().__call__(record, replay)
+
+
+class PidEncoder(IdEncoder):
+    """Encodes the id and the process that digested the record."""
+
+    def __call__(self, record: Any, replay: Any = None) -> bytes:
+        return json.dumps({"id": record.event_id, "pid": os.getpid()}).encode()
+
+
+def slow_ready() -> bool:
+    """A worker-ready probe that answers late, as a worker on a slow machine starts."""
+    time.sleep(2)
+    return True
