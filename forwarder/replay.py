@@ -264,21 +264,31 @@ class SeenIds:
 
     def add(self, event_id: str) -> bool:
         """True when ``event_id`` is new (and remember it), False when it was seen before."""
-        fingerprint = hash(event_id)
-        slot = fingerprint & self._mask
-        byte, bit = slot >> 3, 1 << (slot & 7)
-        if self._bits[byte] & bit and self._holds(fingerprint):  # a clear bit: certainly new
-            return False
-        self._bits[byte] |= bit
-        self._recent.add(fingerprint)
-        if len(self._recent) >= self.RECENT:
+        return bool(self.fresh([event_id]))
+
+    def fresh(self, event_ids: Sequence[str]) -> list[int]:
+        """The positions of the ids not seen before (an id twice in ``event_ids`` counts at its
+        first), remembering them. One call a digest: its loop is this method's alone (~0.6 µs an
+        id, where a call per id cost ~1.2)."""
+        bits, mask, recent, holds = self._bits, self._mask, self._recent, self._holds
+        new: list[int] = []
+        for position, event_id in enumerate(event_ids):
+            fingerprint = hash(event_id)
+            slot = fingerprint & mask
+            byte, bit = slot >> 3, 1 << (slot & 7)
+            if bits[byte] & bit and holds(fingerprint):  # a clear bit: certainly new
+                continue
+            bits[byte] |= bit
+            recent.add(fingerprint)
+            new.append(position)
+        if len(recent) >= self.RECENT:
             # Slice by slice, as for the main array: no list of Python ints the size of the middle one.
-            self._middle = _merged(self._middle, array("q", sorted(self._recent)))
+            self._middle = _merged(self._middle, array("q", sorted(recent)))
             self._recent = set()
             if len(self._middle) >= self.MIDDLE:
                 self._main = _merged(self._main, self._middle)
                 self._middle = array("q")
-        return True
+        return new
 
     def _holds(self, fingerprint: int) -> bool:
         return fingerprint in self._recent or _has(self._middle, fingerprint) or _has(self._main, fingerprint)
@@ -464,8 +474,7 @@ class Replayer:
         for name, error in result.errors:
             stats.invalid += 1
             self.report(name, error)
-        seen = self._seen.add
-        fresh = [index for index, event_id in enumerate(result.ids) if seen(event_id)]
+        fresh = self._seen.fresh(result.ids)
         stats.duplicates += len(result.ids) - len(fresh)
         stats.matched += len(fresh)
         if not fresh:  # nothing new (or an object that could not be fetched: no columns at all)

@@ -485,6 +485,9 @@ def test_seen_ids_across_flushes(bits: int) -> None:
     assert main == sorted(main) and len(main) >= 960  # merged in order, nothing lost or doubled
     assert sorted([*main, *seen._middle, *seen._recent]) == sorted(hash(i) for i in [*ids, "id-new"])
     assert len(seen) == 1001
+    batch = ["b-0", "id-5", "b-1", "b-0", "b-2", "id-999", "b-1"]  # seen before, and twice in one batch
+    assert seen.fresh(batch) == [0, 2, 4] and seen.fresh(batch) == []
+    assert len(seen) == 1004
 
 
 def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() -> None:
