@@ -663,15 +663,15 @@ def _pieces(
     """The objects to digest, ``objects()`` at a time (or CHUNK_BYTES of fetched input); an object
     that could not be fetched comes at once, as a digest of its own."""
     work: _Work = []
-    size = 0
+    size, limit = 0, objects()
     for source, data in fetched:
         if isinstance(data, InputError):
             yield Digest.failed(source.name, data)
             continue
         work.append((source.name, data))
         size += len(data) if isinstance(data, bytes) else source.size or 0
-        if len(work) >= objects() or size >= CHUNK_BYTES:
+        if len(work) >= limit or size >= CHUNK_BYTES:
             yield work
-            work, size = [], 0
+            work, size, limit = [], 0, objects()
     if work:
         yield work

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,11 +27,11 @@ SLACK = timedelta(hours=1)
 MAX_HOURS_LISTED = 24 * 400  # past this window, one full listing is cheaper than per-hour calls
 
 
-@dataclass(frozen=True)
-class SourceObject:
+class SourceObject(NamedTuple):
     """One object or file: ``name`` for humans and checkpoints, ``read`` to fetch its bytes;
     ``path`` when it is a local file (a worker process can read it itself). ``size`` is None for
-    files found by walking a folder: a stat per file costs more than it tells."""
+    files found by walking a folder: a stat per file costs more than it tells. A tuple: one is
+    made per object listed (a frozen dataclass cost ~0.6 µs more)."""
 
     name: str
     size: int | None
