@@ -153,8 +153,9 @@ class StopRecord:
 
     @classmethod
     def of_fields(cls, values: dict[str, Any]) -> StopRecord:
-        """The record with these values: every field's, and nothing else (the callers build them
-        all; a test holds them to it). No defaults, no copy: ``values`` becomes the record's."""
+        """The record with these values: every field's, in field order (``to_dict`` copies them
+        as they are), and nothing else; the callers build them so, and a test holds them to it.
+        No defaults, no copy: ``values`` becomes the record's."""
         record = object.__new__(cls)
         object.__setattr__(record, "__dict__", values)
         return record
