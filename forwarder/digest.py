@@ -265,13 +265,8 @@ def _archive_document(data: bytes) -> tuple[StopRecord | ArchivedRecord, dict[st
         return None
     if document.schema != SCHEMA:
         return None
-    view = ArchivedRecord.of(document.record)
-    if view is not None:
-        return view, document.deliveries
-    try:
-        return StopRecord.from_dict(document.record), document.deliveries
-    except (KeyError, TypeError, AttributeError):
-        return None
+    record = _usable_record(document.record)
+    return None if record is None else (record, document.deliveries)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -323,18 +318,23 @@ def _suspect(entry: tuple[StopRecord | ArchivedRecord, dict[str, Any] | None] | 
 
 
 def _archived_record(document: dict[str, Any]) -> StopRecord | ArchivedRecord:
-    """The record as it was archived (and sent) — no re-parse, and as it is when it has exactly a
-    record's shape; else rebuilt, or the raw event parsed when the record is unusable."""
+    """The record as it was archived (and sent), else the raw event parsed when the record is
+    unusable."""
     record = document.get("record")
-    if isinstance(record, dict):
-        view = ArchivedRecord.of(record)
-        if view is not None:
-            return view
-        try:
-            return StopRecord.from_dict(record)
-        except (KeyError, TypeError, AttributeError):
-            pass
-    return parse_event(document.get("event"))
+    usable = _usable_record(record) if isinstance(record, dict) else None
+    return usable if usable is not None else parse_event(document.get("event"))
+
+
+def _usable_record(record: dict[str, Any]) -> StopRecord | ArchivedRecord | None:
+    """An archived record as it is (no re-parse) when it has exactly a record's shape, else
+    rebuilt; None when it cannot be."""
+    view = ArchivedRecord.of(record)
+    if view is not None:
+        return view
+    try:
+        return StopRecord.from_dict(record)
+    except (KeyError, TypeError, AttributeError):
+        return None
 
 
 # --- worker processes ---------------------------------------------------------------------------
