@@ -211,23 +211,18 @@ def entries(
     if data.startswith(_ARCHIVE_START) and (document := _archive_document(data)) is not None:
         yield document
         return
-    items = iter_items(data, name, exact=False)
-    checked, taken = False, 0
-    while True:
-        for item in items:
-            taken += 1
-            entry = _entry(item)
-            if entry is None:
-                continue
-            if not checked and _suspect(entry):
-                checked = True
-                if reads_inexactly(data):
-                    items = islice(iter_items(data, name), taken - 1, None)
-                    taken -= 1
-                    break
-            yield entry
-        else:
-            return
+    checked = False
+    for position, item in enumerate(iter_items(data, name, exact=False)):
+        entry = _entry(item)
+        if entry is None:
+            continue
+        if not checked and _suspect(entry):
+            checked = True
+            if reads_inexactly(data):  # the rest, from this item on, read exactly
+                exact = (_entry(again) for again in islice(iter_items(data, name), position, None))
+                yield from (found for found in exact if found is not None)
+                return
+        yield entry
 
 
 #: How this tool writes an archive document (``pipeline``: the schema first, compact JSON).
