@@ -24,7 +24,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -555,22 +555,23 @@ class Replayer:
             if isinstance(piece, Digest):
                 yield piece
                 continue
-            work = piece
-            while work and not self._parallel():
-                result = digest(plan, work, self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
-                yield result
-                work = work[len(result.names) :]
+            work = yield from self._digest_here(piece, plan, until=self._parallel)
             if work:  # sized now by what was read: the piece was sized before anything was
                 size = self._chunk_objects()
                 rest = (work[at : at + size] for at in range(0, len(work), size))
                 yield from self._digests_in_workers(chain(rest, pieces), plan)
                 return
 
-    def _digest_here(self, work: _Work, plan: Plan) -> Iterator[Digest]:
-        while work:
+    def _digest_here(
+        self, work: _Work, plan: Plan, until: Callable[[], bool] = lambda: False
+    ) -> Generator[Digest, None, _Work]:
+        """Digest ``work`` in this process, a budget at a time, until it is done or ``until()``;
+        returns what is left."""
+        while work and not until():
             result = digest(plan, work, self.now_ms(), CHUNK_BYTES, CHUNK_EVENTS)
             yield result
             work = work[len(result.names) :]
+        return work
 
     def _parallel(self) -> bool:
         """Whether the run has proved large enough to pay for starting worker processes."""
