@@ -972,13 +972,12 @@ def _entries_as_read(data: bytes, monkeypatch: pytest.MonkeyPatch, accelerated: 
     from forwarder.digest import entries
     from forwarder.payloads import DatadogEncoder
 
-    monkeypatch.setattr(fastjson, "ACCELERATED", accelerated)
-    out = [
-        repr(entry) if isinstance(entry, Exception) else DatadogEncoder()(entry[0], None)
-        for entry in entries(data, "object")
-    ]
-    monkeypatch.undo()
-    return out
+    with monkeypatch.context() as patch:  # undone here, and nothing the caller patched
+        patch.setattr(fastjson, "ACCELERATED", accelerated)
+        return [
+            repr(entry) if isinstance(entry, Exception) else DatadogEncoder()(entry[0], None)
+            for entry in entries(data, "object")
+        ]
 
 
 @pytest.mark.parametrize("literal", ["10" * 15, "18446744073709551616", "-9223372036854775809"])
