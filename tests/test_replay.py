@@ -469,25 +469,44 @@ def test_bad_options_are_usage_errors(env: pytest.MonkeyPatch) -> None:
         assert (code, out, err) == (2, "", f"error: {option} must be more than 0\n")
 
 
-@pytest.mark.parametrize("bits", [24, 3])  # 3: every bit is soon set, so every id is searched for
-def test_seen_ids_across_flushes(bits: int) -> None:
+class _Hashed(str):
+    """An id with a chosen hash: collisions and wrap-around are set up, not hoped for."""
+
+    fixed: int
+
+    def __new__(cls, text: str, fixed: int) -> _Hashed:
+        made = super().__new__(cls, text)
+        made.fixed = fixed
+        return made
+
+    def __hash__(self) -> int:
+        return self.fixed
+
+
+def test_seen_ids_probe_past_collisions_wrap_around_and_grow() -> None:
     from forwarder.replay import SeenIds
 
     class Small(SeenIds):
-        RECENT, MIDDLE, BITS = 16, 64, bits
+        SIZE = 8
 
     seen = Small()
+    # hashes 7, 15, 23 all start at slot 7 of 8: the second and third wrap around to slots 0 and 1
+    crowd = [_Hashed(f"c{i}", 7 + 8 * i) for i in range(3)]
+    assert seen.fresh(crowd) == [0, 1, 2] and seen.fresh(crowd) == []
+    assert seen.fresh([_Hashed("negative", -1 - 8 * 4)]) == [0]  # a negative hash takes its low bits too
     ids = [f"id-{i}" for i in range(1000)]
-    assert all(seen.add(i) for i in ids)
-    assert not any(seen.add(i) for i in ids)  # found in the main array, the middle one and the recent set
-    assert seen.add("id-new") and not seen.add("id-new")
-    main = list(seen._main)
-    assert main == sorted(main) and len(main) >= 960  # merged in order, nothing lost or doubled
-    assert sorted([*main, *seen._middle, *seen._recent]) == sorted(hash(i) for i in [*ids, "id-new"])
-    assert len(seen) == 1001
+    assert all(seen.add(i) for i in ids)  # the table doubles again and again, keeping what it held
+    assert not any(seen.add(i) for i in [*ids, *crowd])
+    assert len(seen) == 1004 and len(seen._slots) * 5 >= len(seen) * 8  # never over 5/8 full
+    held = sorted(f for f in seen._slots if f)
+    assert held == sorted([*(hash(i) for i in [*ids, *crowd]), -33])  # each once, nothing lost
     batch = ["b-0", "id-5", "b-1", "b-0", "b-2", "id-999", "b-1"]  # seen before, and twice in one batch
     assert seen.fresh(batch) == [0, 2, 4] and seen.fresh(batch) == []
-    assert len(seen) == 1004
+    assert len(seen) == 1007
+    big = [f"big-{i}" for i in range(50_000)]  # one digest larger than the table: room is made first
+    assert seen.fresh(big) == list(range(50_000)) and len(seen) == 51_007
+    # an id hashing to 0 is kept as 1 (0 marks an empty slot): the two read as the same id
+    assert seen.fresh([_Hashed("zero", 0), _Hashed("one", 1)]) == [0]
 
 
 def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() -> None:
