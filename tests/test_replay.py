@@ -603,6 +603,8 @@ def test_worker_processes_send_what_one_process_sends(
 ) -> None:
     """Parsing in worker processes (large runs) changes nothing: the same logs, summary and errors
     (from folders, where workers read the files, and from S3, where objects are fetched for them)."""
+    import fcntl
+
     import forwarder.replay
 
     dd, nr = vendors
@@ -629,8 +631,16 @@ def test_worker_processes_send_what_one_process_sends(
                 s3.put_object(Bucket=BUCKET, Key=f"{folder.name}/{path.relative_to(folder)}", Body=path.read_bytes())
         sources = [f"s3://{BUCKET}/{Path(source).name}/" for source in sources]
     results = []
+    widened: list[int] = []  # the result pipe's size, per pool of workers
+
+    def widen(pool: Any) -> None:
+        widen_result_pipe(pool)
+        widened.append(fcntl.fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ))
+
+    widen_result_pipe = forwarder.replay._widen_result_pipe
     for workers in ("0", "2"):
         patch = request.getfixturevalue("monkeypatch")
+        patch.setattr(forwarder.replay, "_widen_result_pipe", widen)
         patch.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers ...
         patch.setattr(forwarder.replay, "CHUNK_BYTES", 3000)  # ... which hand back chunks unfinished
         patch.setattr(forwarder.replay.Replayer, "digest_while_starting", False)  # ... at once
@@ -647,6 +657,7 @@ def test_worker_processes_send_what_one_process_sends(
         nr_ids = sorted(log["event_id"] for log in nr.accepted)
         results.append((code, summary, errors, dd_ids, nr_ids, finished))
     assert results[0] == results[1]
+    assert widened == [forwarder.replay.RESULT_PIPE_BYTES]  # one pool, its pipe widened
     code, summary, errors, dd_ids, nr_ids, finished = results[1]
     assert len(finished) == summary["objects"] - 2  # all but the unreadable ones: a re-run retries those
     assert not any(name.endswith(("broken.gz", "not-json")) for name in finished)
@@ -655,6 +666,41 @@ def test_worker_processes_send_what_one_process_sends(
     # Every Firehose copy is a duplicate (and whatever could be read from broken.gz)
     assert nr_ids == ids and (summary["duplicates_skipped"] >= len(events)) != only_undelivered
     assert dd_ids == ([] if only_undelivered else ids)
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_the_pipe_of_worker_results_is_widened_where_it_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's result (~2.5 MB) goes through the executor's result pipe: it is set to
+    RESULT_PIPE_BYTES; an executor without that pipe, or a size the system refuses, is left as is."""
+    import fcntl
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import forwarder.replay
+    from forwarder.replay import RESULT_PIPE_BYTES, _widen_result_pipe
+
+    real_fcntl = fcntl.fcntl
+
+    def size(pool: ProcessPoolExecutor) -> int:
+        return real_fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, context) as pool, ProcessPoolExecutor(1, context) as refused:
+        default = size(pool)
+        assert default < RESULT_PIPE_BYTES
+        _widen_result_pipe(pool)
+        assert size(pool) == RESULT_PIPE_BYTES
+
+        def refuse(fd: int, command: int, arg: int = 0) -> int:
+            if command == fcntl.F_SETPIPE_SZ:
+                raise PermissionError(1, "Operation not permitted")  # over pipe-max-size, unprivileged
+            return real_fcntl(fd, command, arg)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(forwarder.replay.fcntl, "fcntl", refuse)
+            _widen_result_pipe(refused)
+        assert size(refused) == default
+    _widen_result_pipe(object())  # type: ignore[arg-type]  # no such pipe: nothing to do, no error
 
 
 def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
