@@ -96,6 +96,7 @@ class RecordedRequest:
     client_port: int  # equal ports on consecutive requests = connection reused
     behaviour: Behaviour | None  # fault applied, None = normal processing
     body: bytes  # decoded body (raw body if it could not be decoded)
+    answered_in: float = 0.0  # seconds from the body read to the answer (a loaded machine can be slow)
 
 
 @dataclass(frozen=True)
@@ -144,23 +145,23 @@ class _Handler(BaseHTTPRequestHandler):
         return cast(_Server, self.server).intake
 
     def do_GET(self) -> None:
-        raw = self._read_body()
+        raw, received = self._read_body(), time.monotonic()
         outcome = self.intake._handle_get(urlsplit(self.path).path, self._headers())
-        self._finish(raw, outcome, None, None)
+        self._finish(raw, outcome, None, None, received)
 
     def do_POST(self) -> None:
-        raw = self._read_body()
+        raw, received = self._read_body(), time.monotonic()
         if urlsplit(self.path).path != self.intake.path:
-            self._finish(raw, _Outcome(404, self.intake._error_body("Not Found")), None, None)
+            self._finish(raw, _Outcome(404, self.intake._error_body("Not Found")), None, None, received)
             return
         chosen = final = self.intake._next_behaviour()
         while isinstance(final, Slow):
             self.intake._closing.wait(final.seconds)
             final = final.then
-        self._finish(raw, self.intake._handle_post(self._headers(), raw), chosen, final)
+        self._finish(raw, self.intake._handle_post(self._headers(), raw), chosen, final, received)
 
     def _finish(
-        self, raw: bytes, outcome: _Outcome, chosen: Behaviour | None, final: Behaviour | None
+        self, raw: bytes, outcome: _Outcome, chosen: Behaviour | None, final: Behaviour | None, received: float
     ) -> None:
         """Record the request, then answer as ``final`` (Slow already waited for) says."""
         drop = isinstance(final, Drop | AcceptThenDrop)
@@ -181,6 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             client_port=self.client_address[1],
             behaviour=chosen,
             body=outcome.decoded or raw,
+            answered_in=time.monotonic() - received,
         )
         self.intake._store(request, outcome if accept else None)
         if drop:
