@@ -100,11 +100,11 @@ def build_archive(folder: Path, total: int, firehose_only: bool = False) -> None
         (folder / "ecs-task-stop-log" / "tail.gz").write_bytes(gzip.compress(text.encode()))
 
 
-# The console script, run as users run it: a spawned worker re-runs it to set up its __main__, so
-# what it imports is part of every worker's start. Then the peak RSS of the replay and its worker
-# processes: its own VmHWM (ru_maxrss would include the parent's memory, which a vforked child
-# inherits at exec) plus, for each worker, the largest worker's peak (the kernel keeps the maximum
-# over children, not the sum).
+# The console script, run as users run it (on Linux its workers are forked from it). Then the peak
+# RSS of the replay and its worker processes: its own VmHWM (ru_maxrss would include the parent's
+# memory, which a vforked child inherits at exec) plus, for each worker, the largest worker's peak
+# (the kernel keeps the maximum over children, not the sum). A forked worker's RSS counts the pages
+# it still shares with the replaying process, so the sum counts those more than once.
 SCRIPT = Path(sys.executable).with_name("ecs-stop-forwarder")
 _REPLAY = """
 import json, os, resource, runpy, sys

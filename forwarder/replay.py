@@ -7,8 +7,8 @@ Three stages, each bounded, so memory stays flat however large the archive:
    object).
 2. digest (``forwarder.digest``): each object's events are parsed, filtered and encoded for every
    destination. This is where the CPU goes, so once a run proves large (``PARALLEL_AFTER``
-   objects or ``PARALLEL_AFTER_EVENTS`` events) it moves to worker processes, one per core;
-   small runs never pay for starting them.
+   objects or ``PARALLEL_AFTER_EVENTS`` events) it moves to worker processes, one per core:
+   forked at the start where that is safe (``_start_method``), else spawned then.
 3. send: this process takes the digests in order, deduplicates by event id, fills a batch per
    destination and hands each full batch to a bounded pool of sender threads (gzip and HTTP
    release the GIL).
@@ -19,6 +19,7 @@ An object is checkpointed once every record read from it was delivered.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 import time
 from array import array
@@ -303,9 +304,12 @@ class SeenIds:
 
 
 class Replayer:
-    #: Digest in this process while the worker processes start (tests of the workers turn it off:
-    #: else a small archive is all read before a worker is up).
+    #: Digest in this process while spawned worker processes start (tests of the workers turn it
+    #: off: else a small archive is all read before a worker is up).
     digest_while_starting = True
+    #: How worker processes start: None for ``_start_method``'s choice, else a multiprocessing
+    #: start method (tests pin one).
+    start_method: str | None = None
 
     def __init__(
         self,
@@ -419,6 +423,7 @@ class Replayer:
             futures.append(future)
             futures[:] = [f for f in futures if not f.done() or f.exception() is not None]
 
+        pool: ProcessPoolExecutor | None = None
         try:
             plan = Plan(
                 self.names,
@@ -429,7 +434,8 @@ class Replayer:
                 keep_records=self.dry_run is not None,
                 margin_ms=self.margin_ms(),
             )
-            for result in self._digests(self._fetch(self._pending(objects)), plan):
+            pool = self._forked_workers(plan)
+            for result in self._digests(self._fetch(self._pending(objects)), plan, pool):
                 unsettled = [0] * len(result.names) if self._marks is not None else []
                 owner = _Owner(result.names, result.ends, set(result.unreadable), unsettled)
                 self._take(result, owner, queues, submit)
@@ -447,6 +453,8 @@ class Replayer:
                 future.result()  # wait, and re-raise a sender's unexpected error
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             for destination in self._built:
                 destination.close()
             if self.checkpoint is not None:
@@ -534,12 +542,16 @@ class Replayer:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _digests(
-        self, fetched: Iterator[tuple[SourceObject, bytes | str | InputError]], plan: Plan
+        self,
+        fetched: Iterator[tuple[SourceObject, bytes | str | InputError]],
+        plan: Plan,
+        pool: ProcessPoolExecutor | None = None,
     ) -> Iterator[Digest]:
         """The objects digested, in order, a run of them at a time: here until ``parallel_after``
         objects (or PARALLEL_AFTER_EVENTS events) were read, then (when ``workers``) in worker
-        processes. An object that could not be fetched is reported at once, ahead of the run it
-        was listed in (it has no records, so the order of what is sent is the same)."""
+        processes: ``pool`` when they were forked at the start, else spawned then. An object that
+        could not be fetched is reported at once, ahead of the run it was listed in (it has no
+        records, so the order of what is sent is the same)."""
         pieces = _pieces(fetched, self._chunk_objects)
         for piece in pieces:
             if isinstance(piece, Digest):
@@ -549,7 +561,7 @@ class Replayer:
             if work:  # sized now by what was read: the piece was sized before anything was
                 size = self._chunk_objects()
                 rest = (work[at : at + size] for at in range(0, len(work), size))
-                yield from self._digests_in_workers(chain(rest, pieces), plan)
+                yield from self._digests_in_workers(chain(rest, pieces), plan, pool)
                 return
 
     def _digest_here(
@@ -568,15 +580,37 @@ class Replayer:
         read_enough = self.stats.objects >= self.parallel_after or self.stats.read >= PARALLEL_AFTER_EVENTS
         return self.workers > 0 and read_enough
 
-    def _digests_in_workers(self, pieces: Iterator[_Work | Digest], plan: Plan) -> Iterator[Digest]:
-        # spawn, not fork: sender and fetch threads are running, and a forked child would inherit
-        # whatever locks they hold. A worker imports only forwarder.digest and what it needs.
+    def _forked_workers(self, plan: Plan) -> ProcessPoolExecutor | None:
+        """The worker processes, forked now, before this run starts a thread of its own, when
+        ``_start_method`` finds that safe; else None (they are spawned if the run proves large).
+        A forked worker is ready in milliseconds and shares this process's imports; a spawned one
+        costs ~0.1 s of CPU to start. A run that stays small never uses them (~10 ms)."""
+        if not self.workers or _start_method(self.start_method) != "fork":
+            return None
         pool = ProcessPoolExecutor(
-            self.workers, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(plan,)
+            self.workers, multiprocessing.get_context("fork"), initializer=start_worker, initargs=(plan,)
         )
         _widen_result_pipe(pool)
-        # A worker takes ~0.1 s to start (an interpreter, and the imports): meanwhile this process
-        # digests here, in order, until one answers (each probe starts one worker).
+        # A fork pool forks all its processes at its first task, before it starts its own thread.
+        pool.submit(worker_ready)
+        return pool
+
+    def _digests_in_workers(
+        self, pieces: Iterator[_Work | Digest], plan: Plan, forked: ProcessPoolExecutor | None = None
+    ) -> Iterator[Digest]:
+        # Spawned (unless forked at the start): sender and fetch threads are running now, and a
+        # forked child would inherit whatever locks they hold. A spawned worker imports only
+        # forwarder.digest and what it needs.
+        pool = forked or ProcessPoolExecutor(
+            self.workers,
+            multiprocessing.get_context(self.start_method or "spawn"),
+            initializer=start_worker,
+            initargs=(plan,),
+        )
+        if forked is None:
+            _widen_result_pipe(pool)
+        # A spawned worker takes ~0.1 s to start (an interpreter, and the imports): meanwhile this
+        # process digests here, in order, until one answers (each probe starts one worker).
         started = (
             [pool.submit(worker_ready) for _ in range(self.workers)] if self.digest_while_starting else []
         )
@@ -632,6 +666,16 @@ class Replayer:
             if not work:
                 return
             future = self._submit(pool, work)
+
+
+def _start_method(pinned: str | None) -> str:
+    """``pinned``, else "fork" where forking is safe: on Linux (macOS's system libraries are not
+    fork-safe), and with no other thread in this process, for a thread that holds a lock when the
+    process forks leaves it locked in the child for good. Else "spawn"."""
+    if pinned is not None:
+        return pinned
+    linux = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if linux and threading.active_count() == 1 else "spawn"
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:

@@ -6,6 +6,7 @@ import copy
 import gzip
 import io
 import json
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -850,6 +851,63 @@ def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     assert (version.returncode, version.stdout.strip()) == (0, "ecs-stop-forwarder 0.1.0")
 
 
+_FORK_PROBE = """
+import json, multiprocessing, os, sys, threading
+import tests.worker_faults as faults
+from forwarder.destinations.base import DELIVERED, Outcome
+from forwarder.replay import Replayer, Selection
+from forwarder.sources import Window, list_sources
+
+faults.ORIGIN = "set before the run"  # a forked worker has it; a spawned one imports the module afresh
+if sys.argv[2] == "thread":  # as when a program that runs threads calls the replay
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+logs = []
+
+class Collect:
+    name = "stdout"
+    def encoder(self):
+        return faults.PidEncoder()
+    def deliver_parts(self, parts, deadline):
+        logs.extend(json.loads(part) for part in parts)
+        return [Outcome("stdout", DELIVERED, 1)] * len(parts)
+    def close(self):
+        pass
+
+Replayer.digest_while_starting = False  # the spawned workers get work too
+replayer = Replayer(("stdout",), lambda name: Collect(), Selection(), workers=2, parallel_after=int(sys.argv[3]), batch=50)
+replayer.run(list_sources([sys.argv[1]], Window(), lambda service: None))
+workers = [log for log in logs if log["pid"] != os.getpid()]
+print(json.dumps({"ids": [log["id"] for log in logs], "workers": len({log["pid"] for log in workers}),
+                  "origins": sorted({log["origin"] for log in workers}), "children": len(multiprocessing.active_children())}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_workers_are_forked_at_the_start_unless_a_thread_is_running(tmp_path: Path) -> None:
+    """With no other thread in the process (the CLI), the workers are forked before the run starts
+    its threads: they inherit the process's state and need no start-up. With a thread running
+    (forking then could copy a lock it holds), they are spawned. Either way every record is sent
+    once, in order; and workers a small run never used are gone when it returns."""
+    import subprocess
+
+    folder = tmp_path / "objects"
+    write_objects(folder, 300)
+    root = Path(__file__).resolve().parent.parent
+
+    def replay(threads: str, parallel_after: int) -> dict[str, Any]:
+        args = [sys.executable, "-c", _FORK_PROBE, str(folder), threads, str(parallel_after)]
+        done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=root, timeout=120)
+        result: dict[str, Any] = json.loads(done.stdout)
+        assert result["ids"] == [f"o{i}-e{j}" for i in range(300) for j in range(3)]  # all, once, in order
+        assert result["children"] == 0
+        return result
+
+    forked, spawned, small = replay("none", 5), replay("thread", 5), replay("none", 10_000)
+    assert (forked["workers"], forked["origins"]) == (2, ["set before the run"])
+    assert (spawned["workers"], spawned["origins"]) == (2, ["imported"])
+    assert small["workers"] == 0  # all digested here; the forked workers were stopped unused
+
+
 def test_s3_objects_queued_for_workers_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """S3 objects reach a worker as bytes, and up to CHUNKS_PER_WORKER pieces a worker wait in
     order: with Firehose objects of up to 128 MiB, 16 of them were held at once. The pieces queued
@@ -1004,7 +1062,7 @@ def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyP
     # the switch: 11 objects of 600 events go to the workers after the 9th (5,400 events read)
     taken: list[str] = []
 
-    def in_workers(pieces: Any, plan: Any) -> Any:
+    def in_workers(pieces: Any, plan: Any, forked: Any = None) -> Any:
         for work in pieces:
             for name, _ in work:
                 taken.append(name)

@@ -34,11 +34,15 @@ class DieOn(IdEncoder):
         return super().__call__(record, replay)
 
 
+#: A test sets it in the replaying process: a forked worker has that value, a spawned one this.
+ORIGIN = "imported"
+
+
 class PidEncoder(IdEncoder):
-    """Encodes the id and the process that digested the record."""
+    """Encodes the id, the process that digested the record, and its ``ORIGIN``."""
 
     def __call__(self, record: Any, replay: Any = None) -> bytes:
-        return json.dumps({"id": record.event_id, "pid": os.getpid()}).encode()
+        return json.dumps({"id": record.event_id, "pid": os.getpid(), "origin": ORIGIN}).encode()
 
 
 def slow_ready() -> bool:
