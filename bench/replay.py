@@ -28,7 +28,10 @@ from bench.common import ROOT, Row, fixture_events
 from forwarder.archive import SCHEMA
 from forwarder.parse import parse_event
 
-# the sink shares the machine's two cores with the replay: it must cost as little as it can
+# The sink shares the machine's two cores with the replay: it must cost as little as it can while a
+# run is timed. It keeps each body as it arrives and counts its logs after the run (``tally``):
+# gunzipping ~250 MB of logs as they came took ~0.4 s of CPU per 100k events, ~5% of the two cores,
+# work a vendor does on its own machines.
 _gunzip: Callable[[bytes], bytes] = gzip.decompress
 try:
     from isal.igzip import decompress as _isal_decompress
@@ -45,25 +48,35 @@ WAN_SECONDS = 0.02
 class _Sink(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else every answer waits ~40 ms for a delayed ACK
-    counted = 0
+    counted = 0  # logs in the requests tallied so far
     lock = threading.Lock()
+    received: ClassVar[list[tuple[float, bytes, bool]]] = []  # (perf_counter, body, gzipped), not yet tallied
 
     delay = 0.0  # seconds before answering: a WAN round trip to a real vendor
-    arrivals: ClassVar[list[tuple[float, int]]] = []  # (perf_counter, logs counted so far) per request
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.delay:
             time.sleep(self.delay)
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = _gunzip(body)
+        gzipped = self.headers.get("Content-Encoding") == "gzip"
         with _Sink.lock:
-            _Sink.counted += body.count(b'"ddsource"')
-            _Sink.arrivals.append((time.perf_counter(), _Sink.counted))
+            _Sink.received.append((time.perf_counter(), body, gzipped))
         self.send_response(202)
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"{}")
+
+    @classmethod
+    def tally(cls) -> list[tuple[float, int]]:
+        """Count the logs of the requests received since the last tally: (perf_counter, logs
+        counted so far) per request."""
+        with cls.lock:
+            received, cls.received = cls.received, []
+        arrivals = []
+        for moment, body, gzipped in received:
+            cls.counted += (_gunzip(body) if gzipped else body).count(b'"ddsource"')
+            arrivals.append((moment, cls.counted))
+        return arrivals
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -128,7 +141,7 @@ def replay_process(folder: Path, url: str) -> dict[str, float]:
     env = {**os.environ, "DD_API_KEY": "bench", "DD_LOGS_URL": url, "PYTHONPATH": str(ROOT)}
     for name in ("NEW_RELIC_LICENSE_KEY", "FORWARDER_DESTINATIONS"):
         env.pop(name, None)
-    _Sink.arrivals = []
+    _Sink.tally()  # whatever came before this run
     before = _Sink.counted
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -141,8 +154,10 @@ def replay_process(folder: Path, url: str) -> dict[str, float]:
     wall = time.perf_counter() - started
     summary, peak = json.loads(output[0]), json.loads(output[-1])
     assert status == 0, summary
+    arrivals = _Sink.tally()
+    assert _Sink.counted - before == summary["sent"]["datadog"], "the sink did not get every log sent"
     # wait4's usage includes the worker processes the replay waited for
-    first, steady = _pace(_Sink.arrivals, before, started)
+    first, steady = _pace(arrivals, before, started)
     return {"events": summary["sent"]["datadog"], "cpu": usage.ru_utime + usage.ru_stime, "wall": wall,
             "first_s": first, "steady": steady,
             "rss_mb": peak["peak_rss_mb"], "main_mb": peak["main_mb"], "worker_mb": peak["worker_mb"],
@@ -309,7 +324,6 @@ def run() -> list[Row]:
     finally:
         server.shutdown()
         slow_server.shutdown()
-    assert _Sink.counted >= sum(r["events"] for r in (*tens, *hundreds)) + firehose["events"]
     cpu_us = hundred["cpu"] / hundred["events"] * 1e6
     isal_us, zlib_us = gzip_cpu()
     one_object = large_object_peak()
@@ -328,7 +342,8 @@ def run() -> list[Row]:
             "replay wall rate",
             f"{rate:,.0f} events/s",
             ">= 20x one-per-request",
-            f"fastest of the same {RUNS} runs; {rate / baseline:.1f}x the one-per-request rate",
+            f"fastest of the same {RUNS} runs; {rate / baseline:.1f}x the one-per-request rate (the sink "
+            "keeps each body and counts its logs after the run)",
         ),
         Row(
             "replay start-up, and its rate once running",
