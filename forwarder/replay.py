@@ -548,11 +548,11 @@ class Replayer:
         self,
         fetched: Iterator[tuple[SourceObject, bytes | str | InputError]],
         plan: Plan,
-        pool: ProcessPoolExecutor | None = None,
+        forked: ProcessPoolExecutor | None = None,
     ) -> Iterator[Digest]:
         """The objects digested, in order, a run of them at a time: here until ``parallel_after``
         objects (or PARALLEL_AFTER_EVENTS events) were read, then (when ``workers``) in worker
-        processes: ``pool`` when they were forked at the start, else spawned then. An object that
+        processes: ``forked`` when they were forked at the start, else spawned then. An object that
         could not be fetched is reported at once, ahead of the run it was listed in (it has no
         records, so the order of what is sent is the same)."""
         pieces = _pieces(fetched, self._chunk_objects)
@@ -564,7 +564,7 @@ class Replayer:
             if work:  # sized now by what was read: the piece was sized before anything was
                 size = self._chunk_objects()
                 rest = (work[at : at + size] for at in range(0, len(work), size))
-                yield from self._digests_in_workers(chain(rest, pieces), plan, pool)
+                yield from self._digests_in_workers(chain(rest, pieces), plan, forked)
                 return
 
     def _digest_here(
