@@ -903,8 +903,9 @@ def test_workers_are_forked_at_the_start_unless_a_thread_is_running(tmp_path: Pa
         return result
 
     forked, spawned, small = replay("none", 5), replay("thread", 5), replay("none", 10_000)
-    assert (forked["workers"], forked["origins"]) == (2, ["set before the run"])
-    assert (spawned["workers"], spawned["origins"]) == (2, ["imported"])
+    # (which of the two workers gets the chunks is up to them: one may take them all)
+    assert forked["workers"] >= 1 and forked["origins"] == ["set before the run"]
+    assert spawned["workers"] >= 1 and spawned["origins"] == ["imported"]
     assert small["workers"] == 0  # all digested here; the forked workers were stopped unused
 
 
