@@ -590,30 +590,30 @@ class Replayer:
         costs ~0.1 s of CPU to start. A run that stays small never uses them (~10 ms)."""
         if not self.workers or _start_method(self.start_method) != "fork":
             return None
-        pool = ProcessPoolExecutor(
-            self.workers, multiprocessing.get_context("fork"), initializer=start_worker, initargs=(plan,)
-        )
-        _widen_result_pipe(pool)
+        pool = self._pool(plan, "fork")
         # A fork pool forks all its processes at its first task, before it starts its own thread.
         pool.submit(worker_ready)
+        return pool
+
+    def _pool(self, plan: Plan, method: str) -> ProcessPoolExecutor:
+        """``workers`` processes started by ``method``, each given ``plan`` once."""
+        pool = ProcessPoolExecutor(
+            self.workers, multiprocessing.get_context(method), initializer=start_worker, initargs=(plan,)
+        )
+        _widen_result_pipe(pool)
         return pool
 
     def _digests_in_workers(
         self, pieces: Iterator[_Work | Digest], plan: Plan, forked: ProcessPoolExecutor | None = None
     ) -> Iterator[Digest]:
-        # Spawned (unless forked at the start): sender and fetch threads are running now, and a
-        # forked child would inherit whatever locks they hold. A spawned worker imports only
-        # forwarder.digest and what it needs.
-        pool = forked or ProcessPoolExecutor(
-            self.workers,
-            multiprocessing.get_context(self.start_method or "spawn"),
-            initializer=start_worker,
-            initargs=(plan,),
-        )
-        if forked is None:
-            _widen_result_pipe(pool)
+        """The pieces digested by ``forked`` (``run`` stops those), else by workers spawned now and
+        stopped here: sender and fetch threads are running by now, and a child forked now would
+        inherit whatever locks they hold. A spawned worker imports only forwarder.digest and what
+        it needs."""
+        pool = forked or self._pool(plan, self.start_method or "spawn")
         # A spawned worker takes ~0.1 s to start (an interpreter, and the imports): meanwhile this
-        # process digests here, in order, until one answers (each probe starts one worker).
+        # process digests here, in order, until one answers (each probe starts one worker; forked
+        # ones answer at once).
         started = (
             [pool.submit(worker_ready) for _ in range(self.workers)] if self.digest_while_starting else []
         )
@@ -646,7 +646,8 @@ class Replayer:
                 "by a re-run with --checkpoint (add --workers 0 to digest in one process)"
             ) from None
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if forked is None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _chunks_in_flight(self) -> int:
         return CHUNKS_PER_WORKER * max(self.workers, 1)

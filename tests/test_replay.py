@@ -1248,6 +1248,9 @@ def test_the_replaying_process_digests_while_the_workers_start(
             pids.extend(json.loads(part)["pid"] for part in parts)
             return super().deliver_parts(parts, deadline)
 
+    # spawned, as a program with threads of its own gets them: with no other thread in this
+    # process they would be forked, and whether there is one depends on the tests run before
+    monkeypatch.setattr(replay.Replayer, "start_method", "spawn")
     if probe == "slow":
         monkeypatch.setattr(replay, "worker_ready", slow_ready)
     else:  # digesting here is slow: the real workers answer long before this process is done
