@@ -587,7 +587,8 @@ class Replayer:
         """The worker processes, forked now, before this run starts a thread of its own, when
         ``_start_method`` finds that safe; else None (they are spawned if the run proves large).
         A forked worker is ready in milliseconds and shares this process's imports; a spawned one
-        costs ~0.1 s of CPU to start. A run that stays small never uses them (~10 ms)."""
+        costs ~0.1 s of CPU to start. A run that stays small never uses them (~20 ms: the
+        bench's 68-file row)."""
         if not self.workers or _start_method(self.start_method) != "fork":
             return None
         pool = self._pool(plan, "fork")
