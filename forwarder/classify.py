@@ -1,9 +1,15 @@
 """Why did the task stop? Record -> category, severity, hint, culprit. Pure and table-driven.
 
-``RULES`` is the taxonomy of ``docs/ecs-stop-reasons.md`` as data, in its order: the first rule whose
+``RULES`` is the taxonomy of ``docs/stop-reasons.md`` as data, in its order: the first rule whose
 evidence is present wins. A new message family is one more substring in a rule's ``evidence``.
 Evidence is read from every container's ``reason`` first (so the culprit is known), then the task's
 ``stoppedReason``, then its ``stopCode``; matching is case-insensitive.
+
+What enrichment read beyond the event (``Findings``: the culprit's log lines, its image's
+platforms, the task definition's essential containers) is more evidence for the same rules, passed
+in as data: a rule's ``logs`` substrings are looked for in the log lines (newest first), and an
+image without a build for the task's platform is evidence for image-platform-mismatch. The first
+rule with evidence from any source still wins.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from forwarder.model import Classification, Container, Severity, StopFacts
+from forwarder.model import Classification, Container, Evidence, Findings, Severity, StopFacts
 
 _QUOTE_LIMIT = 240
 
+Terms = tuple[str | tuple[str, ...], ...]
 
-class Evidence(NamedTuple):
+
+class Match(NamedTuple):
     text: str  # the quoted evidence, trimmed
     container: Container | None  # the container whose reason carried it
 
@@ -30,10 +38,12 @@ class Rule:
     hint: str  # str.format template: {evidence} {arch} {image} {action} {region} {run} {code} ...
     # Message families: a lower-case substring, or a tuple of substrings that must all occur in the
     # same reason (the first is quoted). Matched against lower-cased reasons.
-    evidence: tuple[str | tuple[str, ...], ...] = ()
+    evidence: Terms = ()
     stop_codes: frozenset[str] = frozenset()
-    # For rules decided by exit codes rather than words.
-    check: Callable[[StopFacts], Evidence | None] | None = None
+    # For rules decided by exit codes rather than words (and the task definition's essential flags).
+    check: Callable[[StopFacts, Findings | None], Match | None] | None = None
+    # Message families in the container's own log (enrichment), matched like ``evidence``.
+    logs: Terms = ()
 
 
 def _quote(text: str, at: int) -> str:
@@ -50,23 +60,32 @@ def _exited_nonzero(record: StopFacts) -> Container | None:
     return next((c for c in record.containers if c.exit_code not in (None, 0)), None)
 
 
+def _deciding(record: StopFacts, findings: Findings | None) -> tuple[Container, ...]:
+    """The containers whose exit decides crashed or completed: the essential ones when the task
+    definition was read, else every container."""
+    if findings is None or not findings.essential:
+        return record.containers
+    return tuple(c for c in record.containers if c.name in findings.essential) or record.containers
+
+
 _ESSENTIAL_EXITED = "essential container in task exited"
 
 
-def _app_crashed(record: StopFacts) -> Evidence | None:
+def _app_crashed(record: StopFacts, findings: Findings | None) -> Match | None:
     essential = record.stop_code == "EssentialContainerExited" or bool(
         record.stopped_reason and _ESSENTIAL_EXITED in record.stopped_reason.lower()
     )
-    culprit = _exited_nonzero(record)
+    culprit = next((c for c in _deciding(record, findings) if c.exit_code not in (None, 0)), None)
     if not essential or culprit is None:
         return None
-    return Evidence(f"container {culprit.name} exited {culprit.exit_code}", culprit)
+    return Match(f"container {culprit.name} exited {culprit.exit_code}", culprit)
 
 
-def _app_completed(record: StopFacts) -> Evidence | None:
-    codes = [c.exit_code for c in record.containers if c.exit_code is not None]
+def _app_completed(record: StopFacts, findings: Findings | None) -> Match | None:
+    codes = [c.exit_code for c in _deciding(record, findings) if c.exit_code is not None]
     if codes and all(code == 0 for code in codes):
-        return Evidence(f"{len(codes)} container(s) exited 0", None)
+        which = "essential " if findings is not None and findings.essential else ""
+        return Match(f"{len(codes)} {which}container(s) exited 0", None)
     return None
 
 
@@ -79,6 +98,7 @@ RULES: tuple[Rule, ...] = (
         "(docker buildx --platform linux/amd64,linux/arm64) or set the task definition's "
         'runtimePlatform.cpuArchitecture to the image\'s. Evidence: "{evidence}"',
         evidence=("descriptor matching platform", "exec format error"),
+        logs=("exec format error", "exec user process caused", "cannot execute binary file"),
     ),
     Rule(
         "permission-denied",
@@ -88,6 +108,13 @@ RULES: tuple[Rule, ...] = (
         evidence=(
             "accessdenied", "not authorized to perform", "pull access denied", "denied: requested access",
             "forbidden", "401 unauthorized", "status code: 401", "status code: 403",
+        ),
+        # AWS error codes an SDK logs when the task role lacks a grant (not "permission denied":
+        # that is the file system, nor "access denied for user": that is a database's own login).
+        logs=(
+            "accessdenied", "not authorized to perform", "unauthorizedoperation",
+            "unrecognizedclientexception", "invalidclienttokenid",
+            "security token included in the request is invalid",
         ),
     ),
     Rule(
@@ -116,6 +143,10 @@ RULES: tuple[Rule, ...] = (
             "i/o timeout", "dial tcp", "request canceled while waiting for connection", "send request failed",
             "network interface provisioning", "context canceled", "no such host",
         ),
+        logs=(
+            "could not connect to the endpoint url", "connect timeout on endpoint url", "i/o timeout",
+            "no such host", "network is unreachable", "temporary failure in name resolution",
+        ),
     ),
     Rule(
         "secret-unavailable",
@@ -127,6 +158,7 @@ RULES: tuple[Rule, ...] = (
             "secrets from ssm", "secret from ssm", "invalid parameters", "invalid ssm parameters",
             "parameternotfound", "can't find the specified secret", "cant find the specified secret",
         ),
+        logs=("parameternotfound", "can't find the specified secret"),
     ),
     Rule(
         "image-pull-failed",
@@ -144,6 +176,11 @@ RULES: tuple[Rule, ...] = (
             "cannotstartcontainer", "cannotcreatecontainer", "cannotinspectcontainer",
             "containerruntimetimeout", "dockertimeout", "resourceinitializationerror",
         ),
+        # The runtime could not run the entrypoint: a missing file, interpreter or executable bit.
+        logs=(
+            "executable file not found in $path", ("exec ", "no such file or directory"),
+            ("exec ", "permission denied"),
+        ),
     ),
     Rule(
         "out-of-memory",
@@ -151,6 +188,9 @@ RULES: tuple[Rule, ...] = (
         "Container {culprit} ran out of memory: raise the task/container memory or fix the leak. "
         'Evidence: "{evidence}"',
         evidence=("outofmemory", "killed due to memory usage"),
+        logs=(
+            "outofmemoryerror", "out of memory", "cannot allocate memory", "memoryerror", "oomkilled",
+        ),
     ),
     Rule(
         "health-check-failed",
@@ -203,7 +243,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "app-crashed",
         "error",
-        "Container {culprit} exited {code}{meaning}: read its logs.{quick}",
+        "Container {culprit} exited {code}{meaning}: {logs}.{quick}",
         check=_app_crashed,
     ),
     Rule(
@@ -234,7 +274,7 @@ _QUICK_EXIT_SECONDS = 10.0
 _DENIED_ACTION = re.compile(r"not authorized to perform:? ([\w:*-]+)")
 
 
-def _position(lowered: str, terms: tuple[str | tuple[str, ...], ...]) -> int:
+def _position(lowered: str, terms: Terms) -> int:
     """Where the first matching term starts in ``lowered``, or -1."""
     for term in terms:
         if isinstance(term, str):
@@ -253,7 +293,7 @@ _TEXT_RULES: dict[tuple[str, ...], tuple[int, int, str] | None] = {}
 _NOT_CACHED = (-1, -1, "")
 
 
-def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:
+def _earliest_text_rule(record: StopFacts) -> tuple[int, Match] | None:
     """The lowest-numbered rule whose evidence occurs in any reason, and that evidence.
 
     Reasons are read containers' first (they name a culprit), then the task's. A rule's evidence
@@ -275,7 +315,7 @@ def _earliest_text_rule(record: StopFacts) -> tuple[int, Evidence] | None:
     if hit is None:
         return None
     index, which, quote = hit
-    return index, Evidence(quote, carriers[which] if which < len(carriers) else None)
+    return index, Match(quote, carriers[which] if which < len(carriers) else None)
 
 
 def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
@@ -297,11 +337,11 @@ def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
     return None
 
 
-def _stop_code_evidence(record: StopFacts) -> Evidence:
+def _stop_code_evidence(record: StopFacts) -> Match:
     reason = f"stopCode {record.stop_code}"
     if record.stopped_reason:
         reason += ": " + " ".join(record.stopped_reason.split())[:_QUOTE_LIMIT]
-    return Evidence(reason, None)
+    return Match(reason, None)
 
 
 def _duration(seconds: float) -> str:
@@ -314,7 +354,23 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m{secs}s"
 
 
-def _hint(rule: Rule, record: StopFacts, evidence: Evidence, culprit: Container | None) -> str:
+_ERROR_LOOKING = re.compile(
+    r"error|exception|fatal|panic|traceback|failed|failure|cannot|can't|denied|refused|not found|killed",
+    re.IGNORECASE,
+)
+
+
+def last_error_line(lines: tuple[str, ...]) -> str | None:
+    """The newest log line that looks like an error, else the newest non-blank one."""
+    for line in reversed(lines):
+        if line.strip() and _ERROR_LOOKING.search(line):
+            return line
+    return next((line for line in reversed(lines) if line.strip()), None)
+
+
+def _hint(
+    rule: Rule, record: StopFacts, evidence: Match, culprit: Container | None, findings: Findings | None
+) -> str:
     action = _DENIED_ACTION.search(evidence.text)
     image = culprit.image if culprit and culprit.image else None
     if image is None:
@@ -326,6 +382,10 @@ def _hint(rule: Rule, record: StopFacts, evidence: Evidence, culprit: Container 
             f" It exited {_duration(record.run_seconds)} after start: check the image's CPU architecture "
             f"against the task's ({record.cpu_architecture or 'unknown'}) and the entrypoint/command."
         )
+    logs = "read its logs"
+    last = last_error_line(findings.log_lines) if findings is not None else None
+    if last is not None:
+        logs = f'last log line: "{_quote(last, 0)}"'
     return rule.hint.format(
         evidence=evidence.text,
         arch=record.cpu_architecture or "unknown",
@@ -337,36 +397,92 @@ def _hint(rule: Rule, record: StopFacts, evidence: Evidence, culprit: Container 
         code=code,
         meaning=f" ({_EXIT_MEANING[code]})" if code in _EXIT_MEANING else "",
         quick=quick,
+        logs=logs,
     )
 
 
-def classify(record: StopFacts) -> Classification:
-    """The first rule whose evidence is present decides; ``unknown`` when none matches."""
+def _event_rule(record: StopFacts, findings: Findings | None) -> tuple[int, Match | None]:
+    """The first rule the event itself decides (its index; ``len(RULES)`` for unknown) and the
+    evidence, None for unknown."""
     text_hit = _earliest_text_rule(record)
     last = text_hit[0] if text_hit else len(RULES)
-    rule, evidence = UNKNOWN, None
     for index in range(last):  # rules before the text hit can still win by stop code or exit codes
         candidate = RULES[index]
         if candidate.check is not None:
-            evidence = candidate.check(record)
+            evidence = candidate.check(record, findings)
         elif record.stop_code in candidate.stop_codes:
             evidence = _stop_code_evidence(record)
+        else:
+            continue
         if evidence is not None:
-            rule = candidate
-            break
-    else:
-        if text_hit is not None:
-            rule, evidence = RULES[text_hit[0]], text_hit[1]
-    if evidence is None:
-        evidence = Evidence(" ".join((record.stopped_reason or "(none)").split())[:_QUOTE_LIMIT], None)
-    culprit = evidence.container or _exited_nonzero(record)
+            return index, evidence
+    if text_hit is not None:
+        return text_hit
+    return len(RULES), None
+
+
+def _in_logs(rule: Rule, lines: tuple[str, ...]) -> str | None:
+    """The newest log line holding one of the rule's log families, quoted."""
+    if not rule.logs:
+        return None
+    for line in reversed(lines):
+        at = _position(line.lower(), rule.logs)
+        if at >= 0:
+            return _quote(line, at)
+    return None
+
+
+def _finding_rule(findings: Findings, before: int) -> tuple[int, Evidence] | None:
+    """The first rule ahead of ``before`` with evidence in the findings: the image, then the logs."""
+    for index in range(before):
+        rule = RULES[index]
+        if rule.category == "image-platform-mismatch" and findings.image_mismatch and findings.image:
+            return index, Evidence("image", findings.image)
+        quote = _in_logs(rule, findings.log_lines)
+        if quote is not None:
+            return index, Evidence("logs", quote)
+    return None
+
+
+def _supporting(rule: Rule, decided: Evidence, event: Match | None, findings: Findings) -> list[Evidence]:
+    """Evidence after the deciding one: the event's own, the image's platforms, the same
+    rule's family in the logs, else the last error-looking log line."""
+    more: list[Evidence] = []
+    if decided.source != "event" and event is not None:
+        more.append(Evidence("event", event.text))
+    if findings.image and decided.text != findings.image:
+        more.append(Evidence("image", findings.image))
+    quote = _in_logs(rule, findings.log_lines)
+    if quote is None:
+        last = last_error_line(findings.log_lines)
+        quote = _quote(last, 0) if last is not None else None
+    if quote is not None and decided.text != quote:
+        more.append(Evidence("logs", quote))
+    return more
+
+
+def classify(record: StopFacts, findings: Findings | None = None) -> Classification:
+    """The first rule whose evidence is present decides; ``unknown`` when none matches. With
+    ``findings``, their evidence counts for the rules ahead of the event's own."""
+    index, match = _event_rule(record, findings)
+    decided = Evidence("event", " ".join((record.stopped_reason or "(none)").split())[:_QUOTE_LIMIT])
+    if match is not None:
+        decided = Evidence("event", match.text)
+    culprit = match.container if match is not None else None
+    if findings is not None and (found := _finding_rule(findings, index)) is not None:
+        index, decided = found
+        culprit = next((c for c in record.containers if c.name == findings.container), None)
+    rule = RULES[index] if index < len(RULES) else UNKNOWN
+    culprit = culprit or _exited_nonzero(record)
+    evidence = (decided, *_supporting(rule, decided, match, findings)) if findings else (decided,)
     return Classification(
         category=rule.category,
         severity=rule.severity,
-        hint=_hint(rule, record, evidence, culprit),
+        hint=_hint(rule, record, Match(decided.text, culprit), culprit, findings),
         culprit_container=culprit.name if culprit else None,
         exit_code=culprit.exit_code if culprit else None,
-        evidence=evidence.text,
+        evidence=decided.text,
+        found=evidence,
     )
 
 

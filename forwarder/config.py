@@ -22,6 +22,7 @@ ENV_VARS: frozenset[str] = frozenset(
         "FORWARDER_DESTINATIONS",
         "FORWARDER_MIN_SEVERITY",
         "FORWARDER_EXCLUDE_CATEGORIES",
+        "FORWARDER_ENRICH",
         "ARCHIVE_BUCKET",
         "ARCHIVE_PREFIX",
         "ARCHIVE_KMS_KEY_ID",
@@ -45,6 +46,8 @@ ENV_VARS: frozenset[str] = frozenset(
 PLAINTEXT_KEY_VARS: frozenset[str] = frozenset({"DD_API_KEY", "NEW_RELIC_LICENSE_KEY"})
 
 DESTINATIONS = ("datadog", "newrelic", "stdout")
+#: What diagnosis may read beyond the event (``forwarder.enrich``): the container's log, the image.
+ENRICH_KINDS = ("logs", "image")
 DD_SITES = (
     "datadoghq.com",
     "us3.datadoghq.com",
@@ -106,6 +109,7 @@ class Settings:
     archive_kms_key_id: str | None = None
     min_severity: str = "info"
     exclude_categories: frozenset[str] = frozenset()
+    enrich: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -128,6 +132,7 @@ class Settings:
         if unknown:
             raise ConfigError(f"FORWARDER_EXCLUDE_CATEGORIES has unknown categories: {', '.join(unknown)}")
         prefix = env.get("ARCHIVE_PREFIX", DEFAULT_ARCHIVE_PREFIX)
+        enrich = parse_enrich(env.get("FORWARDER_ENRICH", ""), "FORWARDER_ENRICH")
         return cls(
             destinations=destinations,
             destinations_explicit=explicit,
@@ -138,6 +143,7 @@ class Settings:
             archive_kms_key_id=env.get("ARCHIVE_KMS_KEY_ID"),
             min_severity=min_severity,
             exclude_categories=excluded,
+            enrich=enrich,
         )
 
 
@@ -154,6 +160,17 @@ def parse_destinations(value: str, where: str) -> tuple[str, ...]:
             f"choose from {', '.join(DESTINATIONS)}"
         )
     return names
+
+
+def parse_enrich(value: str, where: str) -> frozenset[str]:
+    """``logs,image`` -> the kinds of enrichment; empty is off."""
+    kinds = frozenset(part.lower() for part in _split(value))
+    unknown = sorted(kinds - set(ENRICH_KINDS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown enrichment {', '.join(unknown)}; choose from {', '.join(ENRICH_KINDS)}"
+        )
+    return kinds
 
 
 def _key(env: Mapping[str, str], value_var: str, secret_var: str, ssm_var: str) -> KeyRef | None:

@@ -28,7 +28,7 @@ from forwarder.errors import ConfigError, DeliveryError, ForwarderError
 from forwarder.observe import event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import aws_client, build_destination, key_ref
+from forwarder.wiring import aws_client, build_destination, enrichment_client, key_ref
 
 #: Retries stop this long before the Lambda times out, so the outcome can still be archived.
 SAFETY_MARGIN_SECONDS = 3.0
@@ -49,16 +49,23 @@ class Runtime:
         archive: ArchiveStore,
         resolver: KeyResolver,
         emit: Callable[[str], None] | None = None,
+        enrich_clients: Callable[[str, str | None], Any] = enrichment_client,
     ) -> None:
         self.settings = settings
         self.resolver = resolver
         self.emit = emit or _print
         self._built: dict[str, tuple[str, Destination]] = {}
+        enrich = None
+        if settings.enrich:  # FORWARDER_ENRICH: its clients are built when an event needs them
+            from forwarder.enrich import Enricher  # noqa: PLC0415 - only a forwarder that enriches
+
+            enrich = Enricher(settings.enrich, enrich_clients)
         self.forwarder = Forwarder(
             archive,
             settings.destinations,
             self.destinations,
             Filters(settings.min_severity, settings.exclude_categories),
+            enrich=enrich,
         )
 
     @classmethod
@@ -67,6 +74,7 @@ class Runtime:
         environ: Mapping[str, str],
         client_factory: Callable[[str], Any] = aws_client,
         emit: Callable[[str], None] | None = None,
+        enrich_clients: Callable[[str, str | None], Any] = enrichment_client,
     ) -> Runtime:
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
@@ -77,7 +85,7 @@ class Runtime:
             settings.archive_prefix,
             settings.archive_kms_key_id,
         )
-        return cls(settings, archive, KeyResolver(client_factory), emit)
+        return cls(settings, archive, KeyResolver(client_factory), emit, enrich_clients)
 
     def destinations(self) -> Sequence[Destination]:
         built = []

@@ -39,6 +39,38 @@ class Container:
         }
 
 
+class Evidence(NamedTuple):
+    """One piece of evidence behind a category: where it was read (``event``, ``logs`` or
+    ``image``) and what it says, quoted."""
+
+    source: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"source": self.source, "text": self.text}
+
+
+class Enrichment(NamedTuple):
+    """What reading beyond the event gave, per source: ``ok``, ``skipped: <why>`` or
+    ``unavailable: <why>``."""
+
+    logs: str
+    image: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"logs": self.logs, "image": self.image}
+
+
+class Findings(NamedTuple):
+    """What enrichment read beyond the event, handed to ``classify`` as plain data."""
+
+    container: str | None = None  # the container whose log and image were read
+    log_lines: tuple[str, ...] = ()  # its last log lines, oldest first, redacted
+    image: str | None = None  # what the image's manifest says of its platforms, quotable
+    image_mismatch: bool = False  # the image has no build for the task's platform
+    essential: frozenset[str] | None = None  # the essential containers, from the task definition
+
+
 class StopFacts(Protocol):
     """What classification reads: a ``StopRecord``, or the parser's ``Facts`` before the record exists."""
 
@@ -83,7 +115,8 @@ class Facts(NamedTuple):
 
 
 class Classification(NamedTuple):
-    """What ``classify`` decides: one per event, so a tuple (a frozen dataclass costs ~0.5 µs more)."""
+    """What ``classify`` decides: one per event, so a tuple (a frozen dataclass costs ~0.5 µs more).
+    ``found`` is the record's evidence list: what decided the category first."""
 
     category: str
     severity: Severity
@@ -91,13 +124,14 @@ class Classification(NamedTuple):
     culprit_container: str | None = None
     exit_code: int | None = None
     evidence: str | None = None
+    found: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
 class StopRecord:
     """Everything the product carries about one stop. Timestamps are ISO 8601 UTC strings.
 
-    Not slotted: ``of_fields`` sets all 35 fields at once through the instance's dict (~1.5 µs),
+    Not slotted: ``of_fields`` sets all 38 fields at once through the instance's dict (~1.5 µs),
     where a frozen dataclass's ``__init__`` sets them one ``object.__setattr__`` at a time (~4 µs,
     a fifth of parsing an event)."""
 
@@ -136,6 +170,11 @@ class StopRecord:
     culprit_container: str | None = None
     exit_code: int | None = None
     message: str = ""
+    # Added by diagnosis (#18): what decided the category, first; what enrichment gave (None when
+    # it was off); the culprit's last log lines read, redacted (None when none were read).
+    evidence: tuple[Evidence, ...] = ()
+    enrichment: Enrichment | None = None
+    log_tail: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, with the contract's field names in the contract's order: the instance's
@@ -144,6 +183,11 @@ class StopRecord:
         of it costs ~0.4 µs, against ~1.6 for 35 attribute reads."""
         data = dict(self.__dict__)
         data["containers"] = [c.to_dict() for c in self.containers]
+        data["evidence"] = [e.to_dict() for e in self.evidence]
+        if self.enrichment is not None:
+            data["enrichment"] = self.enrichment.to_dict()
+        if self.log_tail is not None:
+            data["log_tail"] = list(self.log_tail)
         return data
 
     @property
@@ -176,6 +220,14 @@ class StopRecord:
             )
             for c in data["containers"]
         )
+        # Fields added later are absent from older archive documents.
+        values["evidence"] = tuple(Evidence(e["source"], e["text"]) for e in data.get("evidence") or ())
+        enrichment = data.get("enrichment")
+        values["enrichment"] = (
+            None if enrichment is None else Enrichment(enrichment["logs"], enrichment["image"])
+        )
+        tail = data.get("log_tail")
+        values["log_tail"] = None if tail is None else tuple(tail)
         if not _has_record_texts(data):
             raise TypeError("event_id, category, severity, hint or message: not a stop record")
         return cls.of_fields(values)

@@ -6,13 +6,14 @@ field's path, so bad input is reported precisely instead of half-parsed.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from forwarder.classify import classify, summarize
 from forwarder.errors import InvalidEvent, NotStopped, NotTaskEvent
-from forwarder.model import Container, Facts, StopRecord
+from forwarder.model import Container, Enrichment, Facts, Findings, StopRecord
 
 ECS_SOURCE = "aws.ecs"
 TASK_STATE_CHANGE = "ECS Task State Change"
@@ -247,5 +248,25 @@ def parse_event(obj: object) -> StopRecord:
             "culprit_container": verdict.culprit_container,
             "exit_code": verdict.exit_code,
             "message": summarize(facts, verdict),
+            "evidence": verdict.found,
+            "enrichment": None,
+            "log_tail": None,
         }
+    )
+
+
+def with_findings(record: StopRecord, findings: Findings, enrichment: Enrichment) -> StopRecord:
+    """``record`` classified again with what enrichment read beyond its event (pure)."""
+    verdict = classify(record, findings)
+    return dataclasses.replace(
+        record,
+        category=verdict.category,
+        severity=verdict.severity,
+        hint=verdict.hint,
+        culprit_container=verdict.culprit_container,
+        exit_code=verdict.exit_code,
+        message=summarize(record, verdict),
+        evidence=verdict.found,
+        enrichment=enrichment,
+        log_tail=findings.log_lines or None,
     )

@@ -75,6 +75,14 @@ class EventResult:
         return self.with_status(FAILED_PERMANENT)
 
 
+def _archived(document: dict[str, Any]) -> StopRecord | None:
+    """The record an archive document holds, None when it holds none usable."""
+    try:
+        return StopRecord.from_dict(document["record"])
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -90,12 +98,15 @@ class Forwarder:
         destinations: Callable[[], Sequence[Destination]],
         filters: Filters | None = None,
         now: Callable[[], datetime] = utc_now,
+        *,
+        enrich: Callable[[StopRecord, float], StopRecord] | None = None,
     ) -> None:
         self.archive = archive
         self.names = tuple(names)
         self._destinations = destinations
         self.filters = filters or Filters()
         self.now = now
+        self.enrich = enrich  # diagnosis beyond the event (forwarder.enrich), between parse and archive
 
     def forward(self, raws: Sequence[Any], deadline: float) -> list[EventResult]:
         """Archive, deliver and record each of ``raws``; ``ArchiveError`` and ``ConfigError`` propagate
@@ -103,7 +114,7 @@ class Forwarder:
         results: list[EventResult] = []
         documents: dict[int, dict[str, Any]] = {}
         for index, raw in enumerate(raws):
-            result, document = self._archive(raw)
+            result, document = self._archive(raw, deadline)
             results.append(result)
             if document is not None:
                 documents[index] = document
@@ -127,7 +138,7 @@ class Forwarder:
                 self.archive.put(results[index].key, encode(document))
         return results
 
-    def _archive(self, raw: Any) -> tuple[EventResult, dict[str, Any] | None]:
+    def _archive(self, raw: Any, deadline: float) -> tuple[EventResult, dict[str, Any] | None]:
         now = self.now()
         try:
             record = parse_event(raw)
@@ -145,7 +156,10 @@ class Forwarder:
         if existing is not None:  # a retry of the same event: keep what was delivered
             document = decode(existing, key)
             deliveries = dict(document.get("deliveries") or {})
+            record = _archived(document) or record  # what was diagnosed the first time
         else:
+            if self.enrich is not None:  # diagnosis beyond the event, once, before the first write
+                record = self.enrich(record, deadline)
             document = {"schema": SCHEMA, "event_id": record.event_id, "event_time": record.time,
                         "archived_at": iso(now), "category": record.category, "severity": record.severity,
                         "record": record.to_dict(), "event": redact(raw), "deliveries": {}}  # fmt: skip

@@ -62,3 +62,52 @@ def redact(value: Any) -> Any:
         else:
             parent[slot] = source
     return root[0]
+
+
+# Secrets in free text (container log lines). Each pattern keeps what names the secret and
+# replaces the value: a reader still sees that a password was in the line, never which.
+_TEXT_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # PEM private key blocks (or their first line, when the block is cut)
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
+        REDACTED,
+    ),
+    # Authorization headers: "Authorization: Bearer xyz", "authorization=Basic xyz"
+    (
+        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|digest)?\s*)[^\s\"',;]+"),
+        r"\1" + REDACTED,
+    ),
+    # bare bearer tokens
+    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + REDACTED),
+    # credentials in URLs: scheme://user:password@host
+    (re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@", re.I), r"\1" + REDACTED + "@"),
+    # JSON web tokens
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # AWS access key ids
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+    # name=value / "name": "value" where the name looks secret (password, token, api key, …)
+    (
+        re.compile(
+            r"(?i)([\w.-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|credential|private[_-]?key|"
+            r"access[_-]?key)[\w.-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&}]+)"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # 40-character AWS secret access keys standing alone
+    # (mixed case: a lower-case hex digest of 40 characters, a git commit, is left alone)
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+        ),
+        REDACTED,
+    ),
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with secret-looking values replaced by ``[REDACTED]``: private keys, Authorization
+    headers and bearer tokens, passwords in URLs, JWTs, AWS access key ids and secret keys, and
+    the value of any ``name=value`` / ``"name": "value"`` whose name looks secret."""
+    for pattern, replacement in _TEXT_SECRETS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -39,6 +39,16 @@ def aws_client(service: str) -> Any:
     return boto3.client(service, config=config)  # type: ignore[call-overload]  # boto3 checks the name
 
 
+def enrichment_client(service: str, region: str | None) -> Any:
+    """A boto3 client for diagnosis's reads (ECS, CloudWatch Logs, ECR) in ``region``: quick
+    timeouts and one retry, since the enrichment budget (~1.5 s), not boto3, bounds the work."""
+    import boto3  # noqa: PLC0415 - built only when an event needs enrichment
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(connect_timeout=1, read_timeout=1.5, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]
+
+
 def key_ref(settings: Settings, name: str) -> KeyRef:
     ref = settings.datadog.key if name == "datadog" else settings.newrelic.key
     if ref is None:

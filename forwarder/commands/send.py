@@ -29,7 +29,7 @@ from forwarder.model import StopRecord
 from forwarder.parse import parse_event
 from forwarder.pipeline import SKIPPED, EventResult, Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import aws_client, build_destination
+from forwarder.wiring import aws_client, build_destination, enrichment_client
 
 CHUNK = 500  # inputs per round of delivery
 DEFAULT_LOCAL_ARCHIVE = "./archive"
@@ -139,8 +139,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             built.extend(build_destination(n, settings, resolver, stdout=out) for n in names)
         return built
 
+    enrich = None
+    if settings.enrich:  # FORWARDER_ENRICH, as the Lambda reads it
+        from forwarder.enrich import Enricher  # noqa: PLC0415 - only when enrichment is on
+
+        enrich = Enricher(settings.enrich, enrichment_client)
     forwarder = Forwarder(
-        archive, names, destinations, Filters(settings.min_severity, settings.exclude_categories)
+        archive,
+        names,
+        destinations,
+        Filters(settings.min_severity, settings.exclude_categories),
+        enrich=enrich,
     )
     deadline = deadline_in(args.timeout)
     results: list[EventResult] = []
