@@ -44,6 +44,10 @@ class Rule:
     check: Callable[[StopFacts, Findings | None], Match | None] | None = None
     # Message families in the container's own log (enrichment), matched like ``evidence``.
     logs: Terms = ()
+    # Words that, in the same reason, leave only the ``strong`` families as this rule's evidence
+    # (the others then belong to a later rule).
+    unless: tuple[str, ...] = ()
+    strong: Terms = ()
 
 
 def _quote(text: str, at: int) -> str:
@@ -60,12 +64,27 @@ def _exited_nonzero(record: StopFacts) -> Container | None:
     return next((c for c in record.containers if c.exit_code not in (None, 0)), None)
 
 
+#: Images of well-known sidecars (log routers, agents, proxies). When an essential container exits,
+#: ECS stops the rest of the task: such a sidecar killed then (137 SIGKILL, 143 SIGTERM) says
+#: nothing about why the task stopped.
+_SIDECAR_IMAGES = (
+    "aws-for-fluent-bit", "fluent-bit", "fluentd", "datadog/agent", "datadog-agent", "aws-appmesh-envoy",
+    "envoyproxy/envoy", "aws-xray-daemon", "aws-otel-collector", "cloudwatch-agent",
+)  # fmt: skip
+
+
+def _killed_sidecar(container: Container) -> bool:
+    image = (container.image or "").lower()
+    return container.exit_code in (137, 143) and any(name in image for name in _SIDECAR_IMAGES)
+
+
 def _deciding(record: StopFacts, findings: Findings | None) -> tuple[Container, ...]:
     """The containers whose exit decides crashed or completed: the essential ones when the task
-    definition was read, else every container."""
-    if findings is None or not findings.essential:
-        return record.containers
-    return tuple(c for c in record.containers if c.name in findings.essential) or record.containers
+    definition was read; else every container but well-known sidecars killed by the task's stop."""
+    if findings is not None and findings.essential:
+        return tuple(c for c in record.containers if c.name in findings.essential) or record.containers
+    others = tuple(c for c in record.containers if not _killed_sidecar(c))
+    return others if any(c.exit_code is not None for c in others) else record.containers
 
 
 _ESSENTIAL_EXITED = "essential container in task exited"
@@ -105,6 +124,10 @@ RULES: tuple[Rule, ...] = (
         "error",
         "Check the IAM role — the task execution role for image pulls, secrets and logs — allows "
         '{action}. Evidence: "{evidence}"',
+        # Docker Hub answers "pull access denied … repository does not exist" alike for a private
+        # repository and one that does not exist; in the real threads it was the image every time.
+        unless=("repository does not exist",),
+        strong=("accessdenied", "not authorized to perform"),
         evidence=(
             "accessdenied", "not authorized to perform", "pull access denied", "denied: requested access",
             "forbidden", "401 unauthorized", "status code: 401", "status code: 403",
@@ -121,8 +144,13 @@ RULES: tuple[Rule, ...] = (
         "image-not-found",
         "error",
         "Check that the image {image} (name and tag) exists in the registry and region the task pulls "
-        'from. Evidence: "{evidence}"',
-        evidence=("manifest unknown", "api error (404)", ("cannotpullcontainer", "not found")),
+        "from (a registry answers the same for a private repository it hides: then give the task "
+        'repositoryCredentials). Evidence: "{evidence}"',
+        # "API error (404)" only from a pull: from CannotStartContainerError it is a missing executable.
+        evidence=(
+            "manifest unknown", ("cannotpullcontainer", "api error (404)"),
+            ("cannotpullcontainer", "not found"), "repository does not exist",
+        ),
     ),
     Rule(
         "storage-mount-failed",
@@ -165,7 +193,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "The image pull failed: check free disk space on the host, registry rate limits (use an ECR "
         'pull-through cache for Docker Hub) and the registry\'s status. Evidence: "{evidence}"',
-        evidence=("cannotpullcontainer",),
+        evidence=("cannotpullcontainer", "cannotpullecrcontainer"),
     ),
     Rule(
         "container-start-failed",
@@ -174,7 +202,8 @@ RULES: tuple[Rule, ...] = (
         'group exists, and the task size (CPU/memory). Evidence: "{evidence}"',
         evidence=(
             "cannotstartcontainer", "cannotcreatecontainer", "cannotinspectcontainer",
-            "containerruntimetimeout", "dockertimeout", "resourceinitializationerror",
+            "containerruntimetimeout", "dockertimeout", "resourceinitializationerror", "dockerstateerror",
+            "failed to create container model", "could not transition to",
         ),
         # The runtime could not run the entrypoint: a missing file, interpreter or executable bit.
         logs=(
@@ -270,7 +299,9 @@ _EXIT_MEANING = {
     139: "SIGSEGV — segmentation fault",
     143: "SIGTERM",
 }
-_QUICK_EXIT_SECONDS = 10.0
+#: A crash this soon after start is how a binary the CPU cannot run looks when no pull error names
+#: it: the seed incident's task ran 10.5 s (start-up, the exec failing, the stop) before it stopped.
+_QUICK_EXIT_SECONDS = 30.0
 _DENIED_ACTION = re.compile(r"not authorized to perform:? ([\w:*-]+)")
 
 
@@ -329,7 +360,10 @@ def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
         if not rule.evidence:
             continue
         for which, low, original in texts:
-            at = _position(low, rule.evidence)
+            terms = rule.evidence
+            if rule.unless and any(word in low for word in rule.unless):
+                terms = rule.strong
+            at = _position(low, terms)
             if at >= 0:
                 # Lowering changes the length of a few non-ASCII strings: then quote the lowered text.
                 source = original if len(original) == len(low) else low

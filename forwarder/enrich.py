@@ -20,7 +20,6 @@ needs none. What it found is handed to ``classify`` as data (``Findings``).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -126,15 +125,14 @@ class Enricher:
         self._platforms: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
     def __call__(self, record: StopRecord, deadline: float) -> StopRecord:
-        logs_on = "logs" in self.kinds and record.category in ENRICHABLE
-        image_on = "image" in self.kinds and (record.category in ENRICHABLE or record.category == IMAGE_PROOF)
+        logs_on, image_on = wanted(record, self.kinds)
         if not logs_on and not image_on:  # nothing read, no client built: the record as it was
             enrichment = Enrichment(
                 _why_not(record, self.kinds, "logs"), _why_not(record, self.kinds, "image")
             )
-            return dataclasses.replace(record, enrichment=enrichment)
+            return StopRecord.of_fields({**vars(record), "enrichment": enrichment})  # in field order
         end = min(self._clock() + self.budget, deadline)
-        container = _culprit(record)
+        container = culprit_of(record)
         # The task definition decides which containers are essential, and says the task's CPU
         # architecture when the event does not.
         needs_definition = logs_on or record.category in ENRICHABLE or record.cpu_architecture is None
@@ -154,7 +152,9 @@ class Enricher:
         if image is not None:
             image_result = image.result() if image.done() else _Image(late)
         arch = record.cpu_architecture or log_result.task_arch or "x86_64"
-        text, mismatch = _compare(image_result, arch)
+        text, mismatch = (None, False)
+        if image_result.status == "ok" and image_result.platforms:
+            text, mismatch = image_evidence(str(image_result.reference), image_result.platforms, arch)
         findings = Findings(
             container=container.name if container else None,
             log_lines=log_result.lines,
@@ -344,7 +344,15 @@ def _call(action: str, method: Callable[..., dict[str, Any]], **params: Any) -> 
         raise Unavailable(f"{action}: {type(exc).__name__}") from None
 
 
-def _culprit(record: StopRecord) -> Container | None:
+def wanted(record: StopRecord, kinds: frozenset[str]) -> tuple[bool, bool]:
+    """Whether ``record`` needs its log read, and its image's manifest: only where the event
+    leaves the cause open, and the manifest also to prove an image-platform-mismatch."""
+    logs = "logs" in kinds and record.category in ENRICHABLE
+    image = "image" in kinds and (record.category in ENRICHABLE or record.category == IMAGE_PROOF)
+    return logs, image
+
+
+def culprit_of(record: StopRecord) -> Container | None:
     """The container to read: the record's culprit, else the first non-zero exit, else the first."""
     by_name = {c.name: c for c in record.containers}
     if record.culprit_container in by_name:
@@ -375,16 +383,14 @@ def _platform(spec: dict[str, Any]) -> str | None:
     return f"{os_name}/{arch}" + (f"/{variant}" if isinstance(variant, str) and variant else "")
 
 
-def _compare(image: _Image, arch: str) -> tuple[str | None, bool]:
-    """The image's evidence text, and whether it has no build for the task's platform."""
-    if image.status != "ok" or not image.platforms:
-        return None, False
-    wanted = f"linux/{_GOARCH.get(arch, arch)}"
-    if any(p == wanted or p.startswith(wanted + "/") for p in image.platforms):
-        return f"image {image.reference} has a {wanted} build, the task's platform ({arch})", False
+def image_evidence(reference: str, platforms: tuple[str, ...], arch: str) -> tuple[str, bool]:
+    """What the image's platforms say against the task's CPU architecture, quotable, and whether
+    the image has no build for it."""
+    platform = f"linux/{_GOARCH.get(arch, arch)}"
+    if any(p == platform or p.startswith(platform + "/") for p in platforms):
+        return f"image {reference} has a {platform} build, the task's platform ({arch})", False
     return (
-        f"image {image.reference} is built for {', '.join(image.platforms)} only; "
-        f"the task runs {wanted} ({arch})",
+        f"image {reference} is built for {', '.join(platforms)} only; the task runs {platform} ({arch})",
         True,
     )
 

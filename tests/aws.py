@@ -65,8 +65,8 @@ class MotoServer:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=5).close()
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,  # type: ignore[call-overload]
+    def client(self, service: str, region: str | None = REGION) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name=region or REGION,  # type: ignore[call-overload]
                             aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
 
     def environ(self) -> dict[str, str]:

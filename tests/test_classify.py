@@ -65,8 +65,20 @@ def test_ecr_auth_timeout_is_network_not_secret() -> None:
         ("CannotStartContainerError: exec format error", "image-platform-mismatch"),
         ("ResourceInitializationError: unable to pull secrets or registry auth: AccessDeniedException: "
          "User is not authorized to perform: secretsmanager:GetSecretValue", "permission-denied"),
+        # Docker Hub's answer for a repository that does not exist (or hides): the real threads
+        # settled it as a missing image every time (fixtures/real/); with IAM's own words it is IAM.
         ("CannotPullContainerError: pull access denied for foo, repository does not exist",
-         "permission-denied"),
+         "image-not-found"),
+        ("CannotPullContainerError: pull access denied for 1.dkr.ecr.us-east-1.amazonaws.com/foo, repository "
+         "does not exist or may require 'docker login': denied: User: x is not authorized to perform: "
+         "ecr:BatchGetImage", "permission-denied"),
+        ("CannotStartContainerError: API error (404): oci runtime error: exec: \"run\": executable file not "
+         "found in $PATH", "container-start-failed"),
+        ("DockerStateError: Container command '/app/build.sh' not found or does not exist.",
+         "container-start-failed"),
+        ("CannotPullECRContainerError: operation error ECR: GetAuthorizationToken, exceeded maximum number "
+         "of attempts, 3", "image-pull-failed"),
+        ("Could not transition to inspecting; timed out after waiting 10s", "container-start-failed"),
         ("CannotPullContainerError: failed to resolve ref docker.io/library/nginx:nope: not found",
          "image-not-found"),
         ("CannotPullContainerError: API error (404): manifest unknown", "image-not-found"),
@@ -205,3 +217,101 @@ def test_the_reason_cache_stays_bounded() -> None:
     record = parse_event(make_event(stop_code="TaskFailedToStart", reason=long_reason))
     assert record.category == "image-not-found"
     assert not any(long_reason in reasons for reasons in module._TEXT_RULES)
+
+
+# -- evidence beyond the event (enrichment's findings, as data) -----------------------------------
+
+from forwarder.model import Findings  # noqa: E402
+
+
+def _crashed() -> object:
+    return make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                      containers=[container("app", 1)])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "category"),
+    [
+        ("standard_init_linux.go:228: exec user process caused: exec format error", "image-platform-mismatch"),
+        ("/bin/sh: /app/run: cannot execute binary file: Exec format error", "image-platform-mismatch"),
+        ("botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the GetObject "
+         "operation: Access Denied", "permission-denied"),
+        ("User: arn:aws:sts::123456789012:assumed-role/app/x is not authorized to perform: sqs:ReceiveMessage",
+         "permission-denied"),
+        ("botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: "
+         "\"https://sqs.ap-northeast-1.amazonaws.com/\"", "network-unreachable"),
+        ("An error occurred (ParameterNotFound) when calling the GetParameter operation", "secret-unavailable"),
+        ('exec /docker-entrypoint.sh: no such file or directory', "container-start-failed"),
+        ("Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space", "out-of-memory"),
+        ("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", "out-of-memory"),
+        # near misses: a database's own login, a file the app cannot open, an app's own error
+        ("psycopg2.OperationalError: FATAL: password authentication failed for user \"books\"", "app-crashed"),
+        ("ERROR 1045 (28000): Access denied for user 'books'@'10.0.0.12' (using password: YES)", "app-crashed"),
+        ("PermissionError: [Errno 13] Permission denied: '/data/cache'", "app-crashed"),
+        ("ModuleNotFoundError: No module named 'newarrivals'", "app-crashed"),
+    ],
+)
+def test_log_lines_are_evidence_for_the_same_rules(line: str, category: str) -> None:
+    record = parse_event(_crashed())
+    verdict = classify(record, Findings(container="app", log_lines=("starting", line)))
+    assert verdict.category == category
+    if category != "app-crashed":
+        assert verdict.found[0].source == "logs" and verdict.found[1].source == "event"
+        assert verdict.culprit_container == "app"
+
+
+def test_an_app_crash_quotes_the_last_error_looking_line_instead_of_read_its_logs() -> None:
+    record = parse_event(_crashed())
+    lines = ("starting", "Traceback (most recent call last):", "KeyError: 'BOOKS_API'", "shutting down")
+    verdict = classify(record, Findings(container="app", log_lines=lines))
+    assert verdict.category == "app-crashed"
+    assert 'last log line: "KeyError: \'BOOKS_API\'"' in verdict.hint and "read its logs" not in verdict.hint
+    assert verdict.found[1] == ("logs", "KeyError: 'BOOKS_API'")
+
+
+def test_findings_never_override_a_rule_ahead_of_them() -> None:
+    """First match wins across sources: an OOM line does not undo what the event's secret error says."""
+    event = make_event(stop_code="TaskFailedToStart",
+                       reason="ResourceInitializationError: unable to pull secrets or registry auth: "
+                              "retrieving secret from asm: ResourceNotFoundException: Secrets Manager can't "
+                              "find the specified secret.", containers=[container("app", 1)])  # fmt: skip
+    record = parse_event(event)
+    verdict = classify(record, Findings(container="app", log_lines=("java.lang.OutOfMemoryError",)))
+    assert verdict.category == "secret-unavailable" == record.category
+
+
+def test_an_image_without_the_tasks_platform_is_image_platform_mismatch() -> None:
+    record = parse_event(_crashed())
+    fact = "image x is built for linux/arm64 only; the task runs linux/amd64 (x86_64)"
+    verdict = classify(record, Findings(container="app", image=fact, image_mismatch=True))
+    assert (verdict.category, verdict.found[0]) == ("image-platform-mismatch", ("image", fact))
+    matching = classify(record, Findings(container="app", image="image x has a linux/amd64 build"))
+    assert matching.category == "app-crashed" and ("image", "image x has a linux/amd64 build") in matching.found
+
+
+def test_essential_flags_decide_crashed_or_completed() -> None:
+    event = make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                       containers=[container("app", 0), container("envoy", 137)])  # fmt: skip
+    record = parse_event(event)
+    assert record.category == "app-crashed"  # the event alone cannot tell which container was essential
+    completed = classify(record, Findings(container="envoy", essential=frozenset({"app"})))
+    assert completed.category == "app-completed"
+    crashed = classify(record, Findings(container="envoy", essential=frozenset({"app", "envoy"})))
+    assert (crashed.category, crashed.culprit_container) == ("app-crashed", "envoy")
+
+
+def test_a_well_known_sidecar_killed_by_the_stop_does_not_make_a_crash() -> None:
+    """ECS stops the rest of the task when an essential container exits: a log router or agent
+    killed then (137/143) is not why the task stopped; one that failed on its own is."""
+    def task(*containers: dict[str, object]) -> str:
+        return parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                                      containers=list(containers))).category  # fmt: skip
+
+    router = {**container("log_router", 137), "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"}
+    agent = {**container("datadog-agent", 143), "image": "public.ecr.aws/datadog/agent:7"}
+    assert task(container("app", 0), router) == "app-completed"
+    assert task(container("app", 0), router, agent) == "app-completed"
+    assert task(container("app", 1), router) == "app-crashed"
+    assert task(container("app", 0), {**router, "exitCode": 1}) == "app-crashed"  # it failed on its own
+    assert task(container("app", 0), {**container("shipper", 137), "image": "acme/shipper:1"}) == "app-crashed"
+    assert task(router) == "app-crashed"  # nothing else to decide

@@ -74,3 +74,44 @@ def test_redact_is_total_and_idempotent(value: object) -> None:
     once = redact(value)
     assert redact(once) == once
     json.dumps(once)  # still JSON
+
+
+# -- free text (container log lines) --------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from forwarder.redact import redact_text  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("line", "secret", "kept"),
+    [
+        ("DB_PASSWORD=canary-t1 connecting", "canary-t1", "DB_PASSWORD="),
+        ('{"api_key": "canary-t2", "user": "books"}', "canary-t2", '"user": "books"'),
+        ("GET /v1 Authorization: Bearer canary-t3.x.y", "canary-t3", "Authorization: Bearer"),
+        ("curl -H 'authorization: Basic Y2FuYXJ5LXQ0OnB3' https://api", "Y2FuYXJ5LXQ0OnB3", "https://api"),
+        ("connecting to postgres://books:canary-t5@db.internal:5432/books", "canary-t5", "@db.internal:5432"),
+        ("session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl ok", "eyJzdWIiOiJjYW5hcnkifQ", "ok"),
+        ("using key AKIAIOSFODNN7CANARY6 for s3", "AKIAIOSFODNN7CANARY6", "for s3"),
+        ("aws_secret_access_key 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", "wJalrXUtnFEMI/K7MDENG", "aws_secret"),
+        ("-----BEGIN RSA PRIVATE KEY----- MIIEcanary8 -----END RSA PRIVATE KEY----- done", "MIIEcanary8", "done"),
+        ("client_secret: canary-t9", "canary-t9", "client_secret:"),
+    ],
+)
+def test_secret_looking_values_in_log_lines_are_redacted(line: str, secret: str, kept: str) -> None:
+    out = redact_text(line)
+    assert secret not in out and REDACTED in out and kept in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "exec /usr/local/bin/newarrivals: exec format error",
+        "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied",
+        "password authentication failed for user books",
+        "commit 3b9e0f2c4a6d8e1f0a2b4c6d8e0f1a3b5c7d9e1f deployed",  # a lower-case hex digest is no key
+        "image sha256:3b9e0f2c4a6d8e1f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f",
+    ],
+)
+def test_ordinary_log_lines_are_left_alone(line: str) -> None:
+    assert redact_text(line) == line
