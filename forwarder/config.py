@@ -22,6 +22,7 @@ ENV_VARS: frozenset[str] = frozenset(
         "FORWARDER_DESTINATIONS",
         "FORWARDER_MIN_SEVERITY",
         "FORWARDER_EXCLUDE_CATEGORIES",
+        "FORWARDER_ENRICH",
         "ARCHIVE_BUCKET",
         "ARCHIVE_PREFIX",
         "ARCHIVE_KMS_KEY_ID",
