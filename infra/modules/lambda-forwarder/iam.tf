@@ -6,6 +6,55 @@ locals {
   ]
   secret_arns = compact([var.datadog_api_key_secret_arn, var.newrelic_license_key_secret_arn])
 
+  # Enrichment (FORWARDER_ENRICH). logs:GetLogEvents is authorized against the log-stream
+  # resource type: the Service Authorization Reference lists GetLogEvents with "log-stream*"
+  # (required), ARN arn:<partition>:logs:<region>:<account>:log-group:<group>:log-stream:<stream>.
+  # So each log group ARN given becomes "<log group ARN>:log-stream:*" (any stream of that group,
+  # never the group-level actions), and the default is every group of this account and region:
+  # "...:log-group:*:log-stream:*". A trailing ":*" after a log group's name is dropped first.
+  enrich_logs  = contains(var.enrich, "logs")
+  enrich_image = contains(var.enrich, "image")
+  enrich_log_stream_arns = [
+    for arn in coalesce(var.enrich_log_group_arns, ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]) :
+    "${regex("^(.*:log-group:[^:]+)(:\\*)?$", arn)[0]}:log-stream:*"
+  ]
+  # ecr:BatchGetImage and ecr:GetDownloadUrlForLayer take the repository resource type; the
+  # default is every repository of this account in any region (a task may pull from another
+  # region's registry).
+  enrich_ecr_repository_arns = coalesce(var.enrich_ecr_repository_arns, ["arn:${local.partition}:ecr:*:${local.account_id}:repository/*"])
+
+  enrich_statements = concat(
+    length(var.enrich) > 0 ? [
+      {
+        # ecs:DescribeTaskDefinition supports no resource-level permission (the Service
+        # Authorization Reference lists no resource type for it), so IAM only accepts
+        # Resource "*" here. It reads task definitions only: no task, secret value or image.
+        Sid      = "DescribeTaskDefinitions"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeTaskDefinition"]
+        Resource = ["*"]
+      },
+    ] : [],
+    local.enrich_logs ? [
+      {
+        Sid      = "ReadContainerLogStreams"
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents"]
+        Resource = local.enrich_log_stream_arns
+      },
+    ] : [],
+    local.enrich_image ? [
+      {
+        # The manifest (BatchGetImage) and a presigned S3 URL for the image config blob
+        # (GetDownloadUrlForLayer); no ecr:GetAuthorizationToken, so no docker pull.
+        Sid      = "ReadImageManifests"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        Resource = local.enrich_ecr_repository_arns
+      },
+    ] : [],
+  )
+
   # The function's own key (environment, on-failure queue): Lambda decrypts the environment
   # and encrypts queue messages with the execution role.
   function_kms_key_arns = compact([var.kms_key_arn])
@@ -96,6 +145,7 @@ locals {
         Resource = local.function_kms_key_arns
       },
     ] : [],
+    local.enrich_statements,
   )
 
   policy = {

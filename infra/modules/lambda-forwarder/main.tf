@@ -24,6 +24,7 @@ locals {
     { FORWARDER_DESTINATIONS = join(",", var.destinations) },
     var.min_severity == null ? {} : { FORWARDER_MIN_SEVERITY = var.min_severity },
     length(var.exclude_categories) == 0 ? {} : { FORWARDER_EXCLUDE_CATEGORIES = join(",", var.exclude_categories) },
+    length(var.enrich) == 0 ? {} : { FORWARDER_ENRICH = join(",", var.enrich) },
     local.archive_enabled ? { ARCHIVE_BUCKET = local.archive_bucket, ARCHIVE_PREFIX = var.archive_prefix } : {},
     local.archive_enabled && var.archive_kms_key_arn != null ? { ARCHIVE_KMS_KEY_ID = var.archive_kms_key_arn } : {},
     var.datadog_api_key_secret_arn == null ? {} : { DD_API_KEY_SECRET_ARN = var.datadog_api_key_secret_arn },

@@ -212,6 +212,43 @@ variable "exclude_categories" {
 }
 
 ################################################################################
+# Enrichment (FORWARDER_ENRICH)
+################################################################################
+
+variable "enrich" {
+  description = "Enrichment steps the forwarder may run for stops whose cause the event alone does not say (FORWARDER_ENRICH, comma-joined): logs (the culprit container's CloudWatch log stream), image (its image manifest and config in ECR). Either one also reads the task definition. Empty turns enrichment off and grants nothing."
+  type        = list(string)
+  default     = ["logs", "image"]
+
+  validation {
+    condition     = alltrue([for step in var.enrich : contains(["logs", "image"], step)]) && length(distinct(var.enrich)) == length(var.enrich)
+    error_message = "enrich must be a list of distinct values among logs, image."
+  }
+}
+
+variable "enrich_log_group_arns" {
+  description = "Log groups whose streams the logs enrichment may read (logs:GetLogEvents), as log group ARNs (arn:<partition>:logs:<region>:<account>:log-group:<name>, a trailing :* is accepted, * may appear in the name). Null means every log group of this account and region."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.enrich_log_group_arns == null || try(length(var.enrich_log_group_arns) > 0 && alltrue([for arn in var.enrich_log_group_arns : can(regex("^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[a-zA-Z0-9_./#*-]{1,512}(:\\*)?$", arn))]), false)
+    error_message = "enrich_log_group_arns must be null or a non-empty list of CloudWatch Logs log group ARNs (arn:<partition>:logs:<region>:<account>:log-group:<name>)."
+  }
+}
+
+variable "enrich_ecr_repository_arns" {
+  description = "ECR repositories whose image manifests and layers the image enrichment may read (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer), as repository ARNs (arn:<partition>:ecr:<region or *>:<account>:repository/<name>, * may appear in the name). Null means every repository of this account, in any region."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.enrich_ecr_repository_arns == null || try(length(var.enrich_ecr_repository_arns) > 0 && alltrue([for arn in var.enrich_ecr_repository_arns : can(regex("^arn:aws[a-z-]*:ecr:([a-z0-9-]+|\\*):[0-9]{12}:repository/[a-z0-9._/*-]{1,256}$", arn))]), false)
+    error_message = "enrich_ecr_repository_arns must be null or a non-empty list of ECR repository ARNs (arn:<partition>:ecr:<region or *>:<account>:repository/<name>)."
+  }
+}
+
+################################################################################
 # Archive
 ################################################################################
 

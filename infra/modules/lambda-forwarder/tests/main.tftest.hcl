@@ -107,6 +107,7 @@ run "defaults_follow_the_article_and_the_issue" {
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       FORWARDER_DESTINATIONS = "stdout"
+      FORWARDER_ENRICH       = "logs,image"
       ARCHIVE_BUCKET         = "mock-archive"
       ARCHIVE_PREFIX         = "ecs-task-stop-log/"
     })
@@ -168,9 +169,9 @@ run "no_wildcard_actions_in_any_policy" {
   assert {
     condition = alltrue([
       for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
-      alltrue([for r in flatten([s.Resource]) : r != "*"])
+      alltrue([for r in flatten([s.Resource]) : r != "*"]) || s.Action == ["ecs:DescribeTaskDefinition"]
     ])
-    error_message = "No statement of the execution role may apply to every resource."
+    error_message = "Only ecs:DescribeTaskDefinition (no resource-level permission) may apply to every resource."
   }
 
   assert {
@@ -254,8 +255,8 @@ run "every_optional_setting_reaches_the_environment" {
   }
 
   assert {
-    condition     = length(output.environment_variable_names) == 16
-    error_message = "Every non-plaintext forwarder variable must be settable (16 of them)."
+    condition     = length(output.environment_variable_names) == 17
+    error_message = "Every non-plaintext forwarder variable must be settable (17 of them)."
   }
 
   assert {
@@ -345,5 +346,116 @@ run "alarms_can_be_left_out" {
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(output.alarm_arns) == 0
     error_message = "create_alarms = false must create no alarm."
+  }
+}
+
+# Enrichment (issue #18): FORWARDER_ENRICH and exactly the grants each step needs.
+
+run "enrichment_defaults_grant_all_three" {
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["FORWARDER_ENRICH"] == "logs,image"
+    error_message = "Both enrichment steps are on by default."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DescribeTaskDefinitions"
+      ] == [{
+        Sid      = "DescribeTaskDefinitions"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeTaskDefinition"]
+        Resource = ["*"]
+    }]
+    error_message = "Enrichment reads task definitions; the action has no resource-level permission."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadContainerLogStreams"
+      ] == [{
+        Sid      = "ReadContainerLogStreams"
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents"]
+        Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:*:log-stream:*"]
+    }]
+    error_message = "By default the logs step reads any log stream of this account and region, and nothing else."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadImageManifests"
+      ] == [{
+        Sid      = "ReadImageManifests"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        Resource = ["arn:aws:ecr:*:123456789012:repository/*"]
+    }]
+    error_message = "By default the image step reads manifests and layers of this account's repositories in any region."
+  }
+}
+
+run "enrichment_off_grants_nothing_and_sets_no_variable" {
+  variables {
+    enrich = []
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "FORWARDER_ENRICH")
+    error_message = "enrich = [] must leave FORWARDER_ENRICH unset."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [
+        for a in s.Action : !startswith(a, "ecs:") && !startswith(a, "ecr:") && a != "logs:GetLogEvents"
+      ]
+    ]))
+    error_message = "enrich = [] must grant no ECS, ECR or log-reading action."
+  }
+}
+
+run "enrichment_logs_only_grants_ecs_and_logs" {
+  variables {
+    enrich                = ["logs"]
+    enrich_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:log-group:/ecs/batch", "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web-*:*"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["FORWARDER_ENRICH"] == "logs"
+    error_message = "FORWARDER_ENRICH must list the steps given."
+  }
+
+  assert {
+    condition     = toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid if contains(["DescribeTaskDefinitions", "ReadContainerLogStreams", "ReadImageManifests"], s.Sid)]) == toset(["DescribeTaskDefinitions", "ReadContainerLogStreams"])
+    error_message = "logs alone must grant the task definition and log reads, not ECR."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadContainerLogStreams"
+      ][0] == [
+      "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/batch:log-stream:*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web-*:log-stream:*",
+    ]
+    error_message = "GetLogEvents must be limited to the streams of the given log groups."
+  }
+}
+
+run "enrichment_image_only_uses_the_given_repositories" {
+  variables {
+    enrich                     = ["image"]
+    enrich_ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/books/*"]
+  }
+
+  assert {
+    condition     = toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid if contains(["DescribeTaskDefinitions", "ReadContainerLogStreams", "ReadImageManifests"], s.Sid)]) == toset(["DescribeTaskDefinitions", "ReadImageManifests"])
+    error_message = "image alone must grant the task definition and ECR reads, not logs."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadImageManifests"
+    ][0] == ["arn:aws:ecr:us-east-1:123456789012:repository/books/*"]
+    error_message = "ECR reads must be limited to the given repositories."
   }
 }

@@ -326,3 +326,53 @@ run "rejects_bad_alarm_period_seconds" {
 
   expect_failures = [var.alarm_period_seconds]
 }
+
+run "rejects_bad_enrich" {
+  command = plan
+
+  variables {
+    enrich = ["logs", "metrics"]
+  }
+
+  expect_failures = [var.enrich]
+}
+
+run "rejects_duplicate_enrich" {
+  command = plan
+
+  variables {
+    enrich = ["logs", "logs"]
+  }
+
+  expect_failures = [var.enrich]
+}
+
+run "rejects_bad_enrich_log_group_arns" {
+  command = plan
+
+  variables {
+    enrich_log_group_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/books"]
+  }
+
+  expect_failures = [var.enrich_log_group_arns]
+}
+
+run "rejects_empty_enrich_log_group_arns" {
+  command = plan
+
+  variables {
+    enrich_log_group_arns = []
+  }
+
+  expect_failures = [var.enrich_log_group_arns]
+}
+
+run "rejects_bad_enrich_ecr_repository_arns" {
+  command = plan
+
+  variables {
+    enrich_ecr_repository_arns = ["arn:aws:logs:us-east-1:123456789012:log-group:/ecs/batch"]
+  }
+
+  expect_failures = [var.enrich_ecr_repository_arns]
+}
