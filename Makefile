@@ -31,8 +31,10 @@ pytest: $(STAMP) infra-tools
 
 test: lint typecheck pytest
 
+# RUNTIME: the function's Lambda runtime (python3.12 or python3.13); its Python compiles the bytecode.
+RUNTIME ?= python3.12
 package: $(STAMP)
-	$(VENV)/bin/ecs-stop-forwarder package --out dist/lambda.zip
+	$(VENV)/bin/ecs-stop-forwarder package --runtime $(RUNTIME) --out dist/lambda.zip
 
 bench: $(STAMP)
 	$(PY) bench/run.py

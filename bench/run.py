@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import artifact, classify, enrich, handler, replay
+from bench import classify, coldstart, enrich, handler, replay
 from bench.common import Row, machine
 
-BENCHMARKS = [classify, handler, enrich, replay, artifact]
+BENCHMARKS = [classify, handler, enrich, replay, coldstart]
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 from forwarder.archive import ArchiveStore, S3Archive
 from forwarder.config import Settings
-from forwarder.destinations.base import Destination
+from forwarder.destinations.base import Destination, prepare_tls
 from forwarder.errors import ConfigError, DeliveryError, ForwarderError
 from forwarder.observe import event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
@@ -49,9 +50,12 @@ class Runtime:
         archive: ArchiveStore,
         resolver: KeyResolver,
         emit: Callable[[str], None] | None = None,
+        *,
         enrich_clients: Callable[[str, str | None], Any] = enrichment_client,
+        client_factory: Callable[[str], Any] | None = None,
     ) -> None:
         self.settings = settings
+        self._client_factory = client_factory
         self.resolver = resolver
         self.emit = emit or _print
         self._built: dict[str, tuple[str, Destination]] = {}
@@ -79,13 +83,29 @@ class Runtime:
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
             raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
+        if any(name != "stdout" for name in settings.destinations):
+            prepare_tls()  # beside the S3 client's construction and the first event's archive write
         archive = S3Archive(
             client_factory("s3"),
             settings.archive_bucket,
             settings.archive_prefix,
             settings.archive_kms_key_id,
         )
-        return cls(settings, archive, KeyResolver(client_factory), emit, enrich_clients)
+        return cls(settings, archive, KeyResolver(client_factory), emit, enrich_clients=enrich_clients,
+                   client_factory=client_factory)  # fmt: skip
+
+    def after_restore(self) -> None:
+        """A SnapStart copy was restored (``forwarder.snapstart``): nothing that must differ
+        between copies may come from the snapshot. Vendor clients (their connections) are
+        dropped and rebuilt on the next event, keys are read again, the archive gets a new S3
+        client, and the random generator behind retry jitter is reseeded."""
+        for _, destination in self._built.values():
+            destination.close()
+        self._built.clear()
+        self.resolver.forget()
+        if self._client_factory is not None and isinstance(self.forwarder.archive, S3Archive):
+            self.forwarder.archive.client = self._client_factory("s3")
+        random.seed()
 
     def destinations(self) -> Sequence[Destination]:
         built = []

@@ -51,6 +51,11 @@ class KeyResolver:
         self._clock = clock
         self._cache: dict[KeyRef, tuple[float, str]] = {}
 
+    def forget(self) -> None:
+        """Drop every key read and every client (a SnapStart restore: read them again)."""
+        self._cache.clear()
+        self._clients.clear()
+
     @staticmethod
     def _mute_botocore() -> None:
         for name in _BODY_LOGGERS:

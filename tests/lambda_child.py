@@ -60,9 +60,13 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - reported to the parent test, which fails on it
             results.append({"error": f"{type(exc).__name__}: {exc}"})
     imported = {name.split(".")[0] for name in set(sys.modules) - before}
+    bytecode_of = config.get("bytecode_of")
+    cached = getattr(sys.modules[bytecode_of], "__cached__", None) if bytecode_of else None
     third_party = sorted(m for m in imported - set(sys.stdlib_module_names) - {"forwarder"} if not m.startswith("_"))
     print(json.dumps({"results": results, "modules": third_party, "files": sorted({
-        os.path.dirname(getattr(sys.modules[m], "__file__", "") or "") for m in third_party})}))  # fmt: skip
+        os.path.dirname(getattr(sys.modules[m], "__file__", "") or "") for m in third_party}),
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "bytecode_of": cached if cached and os.path.exists(cached) else None}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -200,7 +200,7 @@ def test_every_client_shares_one_tls_context_that_verifies(monkeypatch: pytest.M
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ssl, "create_default_context", counted)
-    base.tls_context.cache_clear()
+    base._tls_context_future.cache_clear()
     destinations = [DatadogDestination(DD_KEY, "https://127.0.0.1:9/a"), NewRelicDestination(NR_KEY, "https://127.0.0.1:9/b"),
                     DatadogDestination(DD_KEY, "https://127.0.0.1:9/c")]  # fmt: skip
     try:
@@ -210,4 +210,4 @@ def test_every_client_shares_one_tls_context_that_verifies(monkeypatch: pytest.M
     finally:
         for destination in destinations:
             destination.close()
-        base.tls_context.cache_clear()  # the next test builds its own, unpatched
+        base._tls_context_future.cache_clear()  # the next test builds its own, unpatched

@@ -249,3 +249,19 @@ def test_a_duplicate_invocation_after_success_sends_nothing(
     rt.handle(event, Context())
     rt.handle(event, Context())  # a duplicate invocation after success: nothing is re-sent
     assert len(dd.accepted) == 1 and len(nr.accepted) == 1
+
+
+def test_the_tls_context_is_built_beside_the_first_events_archive_write(
+    bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake
+) -> None:
+    """A cold start loads the CA bundle in a thread of its own as the runtime is built, so it
+    overlaps the S3 client's construction and the archive write instead of following them."""
+    from forwarder.destinations import base
+
+    base._tls_context_future.cache_clear()
+    try:
+        runtime(bucket, environ(dd, nr), [])
+        assert base._tls_context_future.cache_info().currsize == 1  # started before any event
+        assert base.tls_context() is base.tls_context()
+    finally:
+        base._tls_context_future.cache_clear()

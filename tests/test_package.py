@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -13,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from forwarder.package import OPTIONAL, RUNTIME_PROVIDED, PackageError, build, listed_modules
+from forwarder.package import (
+    MANIFEST,
+    OPTIONAL,
+    RUNTIME_PROVIDED,
+    RUNTIMES,
+    PackageError,
+    build,
+    find_interpreter,
+    listed_modules,
+)
 from tests.aws import MotoServer
 from tests.fixtures import stopped_events
 from tests.intakes import DatadogIntake, NewRelicIntake
@@ -23,10 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(__import__("httpx").__file__).resolve().parent.parent  # this venv's site-packages
 
 
-def child(config: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+def child(config: dict[str, Any], env: dict[str, str] | None = None, python: str = sys.executable) -> dict[str, Any]:
+    environ = env if env is not None else dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-S", "-E", str(CHILD)], input=json.dumps(config), capture_output=True, text=True,
-        env=env if env is not None else dict(os.environ), check=False, timeout=240,
+        [python, "-S", "-E", str(CHILD)], input=json.dumps(config), capture_output=True, text=True,
+        env={**environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False, timeout=240,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])
@@ -60,28 +71,85 @@ def test_traced_modules_match_the_list(world: Any) -> None:
     assert len(dd.accepted) == 3
 
 
-def test_the_artifact_delivers_every_fixture_with_only_boto3_beside_it(world: Any, tmp_path: Path) -> None:
+def runtime_python(runtime: str) -> str:
+    """The runtime's interpreter; a skip saying how to get it, except in CI, where it must be here."""
+    try:
+        return find_interpreter(runtime)
+    except PackageError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+def read_only(folder: Path) -> None:
+    for path in [*folder.rglob("*"), folder]:
+        path.chmod(path.stat().st_mode & ~0o222)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_artifact_delivers_every_fixture_with_only_boto3_beside_it(
+    world: Any, tmp_path: Path, runtime: str
+) -> None:
+    """The zip as Lambda runs it: on the runtime's Python, unpacked on a read-only folder, no
+    bytecode written, only boto3 and its dependencies beside it; every fixture delivered."""
     env, dd, nr = world
-    artifact = build(tmp_path / "lambda.zip")
+    python = runtime_python(runtime)
+    artifact = build(tmp_path / "lambda.zip", runtime=runtime)
     unpacked = tmp_path / "task"
-    with zipfile.ZipFile(artifact) as archive:
+    with zipfile.ZipFile(artifact.path) as archive:
         archive.extractall(unpacked)
         names = archive.namelist()
-    assert not any(name.endswith((".so", ".pyd", ".pyc")) for name in names)
+        manifest = json.loads(archive.read(MANIFEST))
+    assert not any(name.endswith((".so", ".pyd")) for name in names)
     assert not any(name.split("/")[0] in RUNTIME_PROVIDED | {"datadog_api_client", "orjson", "tests"} for name in names)
-    runtime = lambda_runtime(SITE, tmp_path / "runtime")
+    tag = f"cpython-{runtime.removeprefix('python').replace('.', '')}"
+    sources = [n for n in names if n.endswith(".py")]
+    pycs = {n for n in names if n.endswith(".pyc")}
+    assert all(f"{n.rpartition('/')[0]}/__pycache__/{n.rpartition('/')[2][:-3]}.{tag}.pyc" in pycs for n in sources)
+    assert manifest["runtime"] == runtime and manifest["pyc"] == len(pycs) == artifact.pycs
+    assert json.loads((tmp_path / "lambda.zip.json").read_text()) == manifest  # beside it, for Terraform
+    read_only(unpacked)
+    runtime_folder = lambda_runtime(SITE, tmp_path / "runtime")
     events = stopped_events()
-    answer = child({"path": [str(unpacked), str(runtime)], "env": env, "events": events})
+    answer = child({"path": [str(unpacked), str(runtime_folder)], "env": env, "events": events,
+                    "bytecode_of": "forwarder.handler"}, python=python)  # fmt: skip
     assert [r.get("deliveries") for r in answer["results"]] == [{"datadog": "delivered", "newrelic": "delivered"}] * len(events)
-    assert [f for f in answer["files"] if f and str(unpacked) not in f and str(runtime) not in f] == []
+    assert [f for f in answer["files"] if f and str(unpacked) not in f and str(runtime_folder) not in f] == []
+    assert answer["python"] == runtime.removeprefix("python")
+    assert answer["bytecode_of"].endswith(f"forwarder/__pycache__/handler.{tag}.pyc")  # the zip's, not compiled now
     assert len(dd.accepted) == len(nr.accepted) == len(events)
 
 
 def test_the_build_is_reproducible(tmp_path: Path) -> None:
-    first = build(tmp_path / "a.zip").read_bytes()
+    python = runtime_python("python3.12")
+    assert python
+    first = build(tmp_path / "a.zip").path.read_bytes()
     os.utime(ROOT / "forwarder" / "model.py")  # a touched file must not change the bytes
-    second = build(tmp_path / "b.zip").read_bytes()
+    second = build(tmp_path / "b.zip").path.read_bytes()
     assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        code = marshal.loads(archive.read("forwarder/__pycache__/handler.cpython-312.pyc")[16:])
+    assert code.co_filename == "/var/task/forwarder/handler.py"  # tracebacks name Lambda's path
+
+
+def test_a_source_only_zip_is_asked_for_and_says_so(tmp_path: Path) -> None:
+    artifact = build(tmp_path / "src.zip", runtime=None)
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert not any(name.endswith(".pyc") for name in archive.namelist())
+        assert json.loads(archive.read(MANIFEST))["runtime"] is None
+    assert "sources only" in artifact.describe()
+
+
+def test_a_missing_runtime_python_fails_with_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("LAMBDA_PYTHON", raising=False)
+    (tmp_path / "python3.13").write_text("#!/bin/sh\necho 3.11\n")  # on PATH, but the wrong version
+    (tmp_path / "python3.13").chmod(0o755)
+    with pytest.raises(PackageError, match=r"no Python 3\.13 .*pyenv install 3\.13.*LAMBDA_PYTHON.*--source-only"):
+        build(tmp_path / "x.zip", runtime="python3.13")
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_a_compiled_extension_or_a_missing_module_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,9 +159,9 @@ def test_a_compiled_extension_or_a_missing_module_fails_the_build(tmp_path: Path
     (package / "_speedups.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PackageError, match=r"fastthing/_speedups.*compiled extension"):
-        build(tmp_path / "x.zip", ["fastthing"])
+        build(tmp_path / "x.zip", ["fastthing"], runtime=None)
     with pytest.raises(PackageError, match="'not_installed_anywhere' is needed by the handler but is not installed"):
-        build(tmp_path / "y.zip", ["not_installed_anywhere"])
+        build(tmp_path / "y.zip", ["not_installed_anywhere"], runtime=None)
 
 
 def test_importing_the_handler_does_no_io(aws: MotoServer) -> None:

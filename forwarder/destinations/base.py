@@ -14,9 +14,11 @@ answered 413 in halves, and turns the final answer into per-item outcomes.
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
@@ -38,12 +40,33 @@ READ_TIMEOUT = 15.0
 
 
 @cache
+def _tls_context_future() -> Future[ssl.SSLContext]:
+    """The shared TLS context, being built (once) in a thread of its own."""
+    future: Future[ssl.SSLContext] = Future()
+
+    def build() -> None:
+        try:
+            future.set_result(httpx.create_ssl_context())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the context
+            future.set_exception(exc)
+
+    threading.Thread(target=build, name="tls-context", daemon=True).start()
+    return future
+
+
+def prepare_tls() -> None:
+    """Start building the TLS context now, beside other work: loading the CA bundle (~20 ms of
+    CPU, in OpenSSL without the GIL) then overlaps a cold start's S3 calls instead of following
+    them. The Lambda runtime calls it as it is built."""
+    _tls_context_future()
+
+
 def tls_context() -> ssl.SSLContext:
     """The TLS settings every client in the process uses: httpx's defaults (certifi's CA bundle,
-    or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), built once. Building them loads the CA bundle, ~20 ms
-    of CPU, which httpx would spend again for every client: replay has one per sender thread and
-    destination, a Lambda cold start one per vendor. Never changed once built."""
-    return httpx.create_ssl_context()
+    or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), built once. Building them loads the CA bundle, which
+    httpx would do again for every client: replay has one per sender thread and destination, a
+    Lambda cold start one per vendor. Never changed once built."""
+    return _tls_context_future().result()
 
 
 @dataclass(frozen=True, slots=True)
