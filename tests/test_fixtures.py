@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from forwarder.classify import CATEGORIES
 from forwarder.errors import NotStopped, NotTaskEvent
 from forwarder.parse import parse_event
 from tests.fixtures import ROOT, Expected, expected_rows
+from tests.golden import check_golden
 
 ROWS = expected_rows()
 GOLDEN = Path(__file__).parent / "golden" / "records"
@@ -64,8 +64,41 @@ def test_the_seed_incident_is_a_platform_mismatch_on_the_scheduled_family() -> N
 def test_golden_record(name: str) -> None:
     """``explain --json`` output, approved. Regenerate with UPDATE_GOLDEN=1 and review the diff."""
     record = parse_event(json.loads((ROOT / name).read_text())).to_dict()
-    golden = GOLDEN / (Path(name).stem + ".json")
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    assert record == json.loads(golden.read_text())
+    check_golden(GOLDEN / (Path(name).stem + ".json"), record)
+
+
+#: The stop record's JSON fields as the README first published them, in order. Written out here, not
+#: read from the code or the goldens: fields are added after these, never renamed or dropped.
+PUBLISHED_FIELDS = (
+    "event_id", "time", "account", "region", "cluster", "cluster_arn", "task_arn", "task_id",
+    "task_definition_arn", "family", "revision", "group", "service", "started_by", "launch_type",
+    "capacity_provider", "platform_version", "cpu_architecture", "availability_zone", "last_status",
+    "desired_status", "stop_code", "stopped_reason", "created_at", "started_at", "stopping_at", "stopped_at",
+    "run_seconds", "containers", "category", "severity", "hint", "culprit_container", "exit_code", "message",
+)  # fmt: skip
+PUBLISHED_CONTAINER_FIELDS = ("name", "image", "image_digest", "exit_code", "reason", "last_status")
+
+
+def test_the_record_keeps_every_published_field_in_order() -> None:
+    import re
+
+    for path in sorted((ROOT / "events").glob("*.json"))[:20]:
+        record = parse_event(json.loads(path.read_text())).to_dict()
+        assert tuple(record)[: len(PUBLISHED_FIELDS)] == PUBLISHED_FIELDS
+        for container in record["containers"]:
+            assert tuple(container)[: len(PUBLISHED_CONTAINER_FIELDS)] == PUBLISHED_CONTAINER_FIELDS
+    readme = " ".join((ROOT.parent / "README.md").read_text().split())
+    listed = re.search(r"Its field names are a contract \(add, never rename\): `([^`]+)`", readme)
+    assert listed is not None
+    names = [re.sub(r"\[\].*|\s*\(.*", "", name).strip() for name in re.split(r",\s*(?![^()]*\))", listed[1])]
+    assert names == list(record)  # the README lists every field, in order
+
+
+def test_a_golden_update_refuses_to_drop_a_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    golden = tmp_path / "record.json"
+    golden.write_text(json.dumps({"category": "x", "containers": [{"name": "a", "reason": None}]}))
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match=r"would drop containers\[\]\.reason"):
+        check_golden(golden, {"category": "x", "containers": [{"name": "a"}]})
+    check_golden(golden, {"category": "x", "containers": [{"name": "a", "reason": None}], "evidence": []})
+    assert "evidence" in golden.read_text()  # adding is allowed

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import string
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,6 +32,7 @@ from forwarder.payloads import (
 )
 from tests.events import container, make_event
 from tests.fixtures import ROOT
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "payloads"
 GOLDEN_FIXTURES = [
@@ -45,13 +44,6 @@ GOLDEN_FIXTURES = [
 
 def record_of(name: str) -> StopRecord:
     return parse_event(json.loads((ROOT / name).read_text()))
-
-
-def check_golden(path: Path, value: Any) -> None:
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-    assert value == json.loads(path.read_text())
 
 
 @pytest.mark.parametrize("name", GOLDEN_FIXTURES)

@@ -185,6 +185,80 @@ def parse_or_invalid(value: Any) -> StopRecord | None:
     return record
 
 
+# --- well-shaped ECS events: the structure right, the values anything a field of that type can hold
+
+PHRASES = (
+    "CannotPullContainerError:", "exec format error", "AccessDenied", "not authorized to perform: ecr:BatchGetImage",
+    "pull access denied", "repository does not exist", "manifest unknown", "API error (404)", "EFS", "dial tcp",
+    "i/o timeout", "unable to retrieve secret from asm", "CannotStartContainerError:", "OutOfMemoryError",
+    "failed ELB health checks", "Spot Task was interrupted", "Host EC2 (instance i-1) terminated", "insufficient",
+    "Essential container in task exited", "Scaling activity initiated by", "Could not transition to",
+    "DockerStateError", "ResourceInitializationError:",
+)  # fmt: skip
+reasons = st.lists(st.sampled_from(PHRASES) | texts, max_size=4).map(" ".join)
+iso_times = st.datetimes(datetime(1971, 1, 1), datetime(2999, 1, 1)).map(
+    lambda d: d.isoformat(timespec="milliseconds") + "Z"
+)
+arns = st.sampled_from(["arn:aws:ecs:us-east-1:123456789012:task/c/0123", "arn:aws:ecs::1:task-definition/f:7",
+                        "arn:aws:ecs:eu-west-1:210987654321:cluster/prod", "arn:", "not-an-arn"]) | texts  # fmt: skip
+CONTAINER_FIELDS = {"name": texts, "image": texts, "imageDigest": texts, "reason": reasons,
+                    "lastStatus": st.sampled_from(["STOPPED", "RUNNING", ""]) | texts,
+                    "exitCode": st.integers(-(2**63), 2**63) | st.sampled_from([0, 1, 137, 139, 143, 255])}  # fmt: skip
+DETAIL_FIELDS = {
+    "taskArn": arns, "clusterArn": arns, "taskDefinitionArn": arns,
+    "group": st.sampled_from(["service:web", "family:batch", "service:", ""]) | texts,
+    "startedBy": texts, "launchType": st.sampled_from(["FARGATE", "EC2", "EXTERNAL"]), "capacityProviderName": texts,
+    "platformVersion": texts, "availabilityZone": texts, "desiredStatus": st.sampled_from(["STOPPED", "RUNNING"]),
+    "stopCode": st.sampled_from(["TaskFailedToStart", "EssentialContainerExited", "UserInitiated",
+                                 "ServiceSchedulerInitiated", "SpotInterruption", "TerminationNotice",
+                                 "InfrastructureHealth"]) | texts,
+    "stoppedReason": reasons, "createdAt": iso_times, "startedAt": iso_times, "stoppingAt": iso_times,
+    "stoppedAt": iso_times,
+    "containers": st.lists(st.fixed_dictionaries({}, optional=CONTAINER_FIELDS), max_size=6),
+    "attributes": st.lists(st.fixed_dictionaries({"name": st.just("ecs.cpu-architecture") | texts},
+                                                 optional={"value": st.sampled_from(["x86_64", "arm64"]) | texts}),
+                           max_size=3),
+}  # fmt: skip
+
+
+@st.composite
+def ecs_events(draw: st.DrawFn, odd: bool = False) -> Any:
+    """An EventBridge STOPPED event with every field of the right type, present or absent, each
+    with any value that type allows; with ``odd``, a few values deep inside of another type."""
+    detail = draw(st.fixed_dictionaries({"lastStatus": st.just("STOPPED")}, optional=DETAIL_FIELDS))
+    event = {"version": "0", "id": draw(texts), "detail-type": "ECS Task State Change", "source": "aws.ecs",
+             "account": draw(texts), "time": draw(iso_times), "region": draw(texts), "detail": detail}  # fmt: skip
+    if odd:
+        leaves = [p for p in paths(detail) if p and p != ("lastStatus",)]
+        for path in draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3)) if leaves else []:
+            try:
+                _at(detail, path[:-1])[path[-1]] = draw(json_values)
+            except (KeyError, IndexError, TypeError):  # an earlier edit replaced the parent
+                continue
+    return event
+
+
+@PROPERTY
+@given(ecs_events())
+def test_a_well_shaped_event_always_yields_a_record(event: Any) -> None:
+    """Every field of the right type: the parser reaches every branch and must never fail."""
+    record = parse_event(event)
+    assert record.category in CATEGORIES and record.hint and record.message
+    assert record.evidence and record.evidence[0].source == "event"
+    json.dumps(record.to_dict())
+
+
+@PROPERTY
+@given(ecs_events(odd=True))
+def test_odd_values_deep_inside_yield_a_record_or_an_error_naming_where(event: Any) -> None:
+    try:
+        record = parse_event(event)
+    except InvalidEvent as exc:
+        assert exc.path is not None and exc.path.startswith("detail."), exc  # it says which field
+        return
+    assert record.category in CATEGORIES
+
+
 @PROPERTY
 @given(json_values)
 def test_parse_event_on_arbitrary_json(value: Any) -> None:

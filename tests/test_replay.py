@@ -135,6 +135,26 @@ def test_only_undelivered_resends_what_the_archive_says_failed(vendors: Any, tmp
     assert "already delivered 0" in err
 
 
+def test_only_undelivered_resends_a_retryable_failure_too(vendors: Any, tmp_path: Path) -> None:
+    """failed-retryable (an outage that outlasted the send's retries) is not delivered either."""
+    dd, nr = vendors
+    archive = tmp_path / "arch"
+    events = stopped_events()[:5]
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(json.dumps(e) for e in events))
+    nr.fail_all(503)  # New Relic is down for the whole send
+    code, _, _ = run("send", "--archive", str(archive), "--timeout", "0.5", str(source))
+    documents = [json.loads(p.read_text()) for p in sorted(archive.rglob("*.json"))]
+    assert code == 1 and {d["deliveries"]["newrelic"]["status"] for d in documents} == {"failed-retryable"}
+    assert {d["deliveries"]["datadog"]["status"] for d in documents} == {"delivered"}
+    nr.reset()
+    dd.reset()
+    code, _, err = run("replay", "--only-undelivered", str(archive))
+    assert code == 0, err
+    assert dd.accepted == []
+    assert sorted(log["event_id"] for log in nr.accepted) == sorted(e["id"] for e in events)
+
+
 def test_filters(vendors: Any, tmp_path: Path) -> None:
     dd, _ = vendors
     events = stopped_events()
