@@ -8,7 +8,9 @@ Failure semantics (see README "Guarantees"):
   and the on-failure destination take over (the archive records what happened);
 - a permanent failure (wrong key, 400) -> no raise; archived, an ERROR log line and a metric;
 - an input that is not an ECS STOPPED task event -> archived under ``rejected/``, no raise;
-- the archive cannot be written, or a key cannot be read -> raise.
+- the archive cannot be written, or a key cannot be read -> raise;
+- another invocation of the same event holds a destination (a concurrent duplicate) -> wait for its
+  outcome, take over if it fails or its claim expires, and do not raise for what it still holds.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from forwarder.archive import ArchiveStore, S3Archive
 from forwarder.config import Settings
 from forwarder.destinations.base import Destination
 from forwarder.errors import ConfigError, DeliveryError, ForwarderError
-from forwarder.observe import event_log, metrics
+from forwarder.observe import archive_metrics, event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import aws_client, build_destination, key_ref
+from forwarder.wiring import ClientFactory, aws_client, build_destination, key_ref
 
 #: Retries stop this long before the Lambda times out, so the outcome can still be archived.
 SAFETY_MARGIN_SECONDS = 3.0
@@ -36,6 +38,10 @@ SAFETY_MARGIN_SECONDS = 3.0
 
 class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
+
+
+#: Lambda's context also has ``aws_request_id``; claims carry it (see forwarder.claims).
+REQUEST_ID = "aws_request_id"
 
 
 class Runtime:
@@ -51,6 +57,7 @@ class Runtime:
         emit: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.archive = archive
         self.resolver = resolver
         self.emit = emit or _print
         self._built: dict[str, tuple[str, Destination]] = {}
@@ -65,14 +72,14 @@ class Runtime:
     def from_env(
         cls,
         environ: Mapping[str, str],
-        client_factory: Callable[[str], Any] = aws_client,
+        client_factory: ClientFactory = aws_client,
         emit: Callable[[str], None] | None = None,
     ) -> Runtime:
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
             raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
         archive = S3Archive(
-            client_factory("s3"),
+            client_factory("s3", retries=False),  # the archive retries S3 within the deadline itself
             settings.archive_bucket,
             settings.archive_prefix,
             settings.archive_kms_key_id,
@@ -96,15 +103,20 @@ class Runtime:
         started = time.monotonic()
         remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
         deadline = started + max(remaining - SAFETY_MARGIN_SECONDS, 0.5)
+        retried = self.archive.retried
+        request_id = getattr(context, REQUEST_ID, None)
+        label = request_id if isinstance(request_id, str) else None
         try:
-            results = self.forwarder.forward([event], deadline)
+            results = self.forwarder.forward([event], deadline, label)
         except ForwarderError as exc:  # archive unwritable, key unreadable: say so, then let Lambda retry
             self.emit(json.dumps({"level": "ERROR", "message": f"{type(exc).__name__}: {exc}"}))
+            self.emit(json.dumps(archive_metrics(self.archive.retried - retried, int(time.time() * 1000))))
             raise
         latency_ms = (time.monotonic() - started) * 1000
         for result in results:
             self.emit(json.dumps(event_log(result, latency_ms), ensure_ascii=False))
-        for document in metrics(results, latency_ms, int(time.time() * 1000)):
+        stamp = int(time.time() * 1000)
+        for document in metrics(results, latency_ms, stamp, self.archive.retried - retried):
             self.emit(json.dumps(document))
         [result] = results
         if result.retryable:
