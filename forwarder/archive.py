@@ -178,6 +178,8 @@ class LocalArchive:
 
     def replace(self, key: str, data: bytes, tag: str, deadline: float) -> str | None:
         path = self._path(key)
+        if not path.parent.is_dir():  # no document there to swap (folders are never removed)
+            return None
         try:
             with _locked(path.parent):
                 try:

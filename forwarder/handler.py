@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from forwarder.archive import ArchiveStore, S3Archive
@@ -55,6 +56,7 @@ class Runtime:
         archive: ArchiveStore,
         resolver: KeyResolver,
         emit: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.archive = archive
@@ -66,6 +68,7 @@ class Runtime:
             settings.destinations,
             self.destinations,
             Filters(settings.min_severity, settings.exclude_categories),
+            now,
         )
 
     @classmethod
@@ -74,7 +77,9 @@ class Runtime:
         environ: Mapping[str, str],
         client_factory: ClientFactory = aws_client,
         emit: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> Runtime:
+        """``now``: the wall clock claims expire by (tests move it instead of waiting)."""
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
             raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
@@ -84,7 +89,7 @@ class Runtime:
             settings.archive_prefix,
             settings.archive_kms_key_id,
         )
-        return cls(settings, archive, KeyResolver(client_factory), emit)
+        return cls(settings, archive, KeyResolver(client_factory), emit, now)
 
     def destinations(self) -> Sequence[Destination]:
         built = []
