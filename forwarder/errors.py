@@ -88,3 +88,7 @@ class ArchiveError(TransientError):
 
     def __init__(self, message: str, *, retryable: bool = False, status: int | None = None) -> None:
         super().__init__(message, retryable=retryable, status=status)
+
+
+class QueueError(ForwarderError):
+    """The on-failure queue could not be read or written (``redrive``)."""

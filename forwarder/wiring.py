@@ -24,7 +24,7 @@ KEY_VARIABLES = {
 class ClientFactory(Protocol):
     """Makes AWS clients (``aws_client``; tests give one pointed at a local emulator)."""
 
-    def __call__(self, service: str, /, *, retries: bool = True) -> Any: ...
+    def __call__(self, service: str, /, *, region: str | None = None, retries: bool = True) -> Any: ...
 
 
 #: Connections per AWS client: replay fetches as many S3 objects at once (``replay.FETCHERS``).

@@ -169,9 +169,9 @@ class FaultProxy:
                     return rule.error
         return None
 
-    def client(self, service: str, *, retries: bool = True) -> Any:
+    def client(self, service: str, *, region: str | None = None, retries: bool = True) -> Any:
         config = Config(retries={"total_max_attempts": 1, "mode": "standard"}) if not retries else None
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, config=config,  # type: ignore[call-overload]
+        return boto3.client(service, endpoint_url=self.url, region_name=region or REGION, config=config,  # type: ignore[call-overload]
                             aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
 
     def environ(self) -> dict[str, str]:
