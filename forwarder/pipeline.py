@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -318,7 +318,7 @@ class Forwarder:
             waiting = [held for held in waiting if held.theirs]
         return False
 
-    def _clean_up(self, opened: Sequence[_Open] | Any, error: ForwarderError, token: str) -> None:
+    def _clean_up(self, opened: Iterable[_Open], error: ForwarderError, token: str) -> None:
         """After ``error``: record what was sent, release what was claimed and not sent (so a retry
         need not wait for the claims to expire). Best effort, briefly: the error is what is reported."""
         deadline = self.monotonic() + CLEANUP_SECONDS - RECORD_SECONDS
