@@ -305,6 +305,8 @@ class S3Archive:
             answer, attempts = self.policy.run(attempt, deadline, late=ArchiveError)
         except ArchiveError as exc:
             self._count(exc.attempts - 1)
+            if exc.attempts == 0:  # the deadline had passed: say which object was not written
+                raise ArchiveError(f"{where}: cannot {verb} ({exc})", retryable=True) from exc
             raise
         self._count(attempts - 1)
         return None if answer is _CONFLICT else answer

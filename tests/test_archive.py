@@ -211,3 +211,11 @@ def test_a_handler_whose_archive_stays_throttled_raises_with_the_count(
         assert dd.requests == []
     [emf] = [json.loads(line) for line in lines if "ArchiveRetries" in line]
     assert emf["ArchiveRetries"] == s3_faults.injected["SlowDown"] - 1 > 0
+
+
+def test_an_archive_call_after_the_deadline_names_the_object(aws: MotoServer) -> None:
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    store = S3Archive(aws.client("s3", retries=False), BUCKET, "p/", policy=FAST)
+    with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/late.json: cannot write \(deadline reached"):
+        store.create("p/late.json", b"1\n", time.monotonic() - 1)
+    assert store.retried == 0
