@@ -1,5 +1,7 @@
 """Per-event Lambda handler latency (p50/p99): archive in a local S3 emulator, both vendors on
-loopback intakes. Dominated by the three S3 calls per event (get, put, put) to the emulator."""
+loopback intakes. Dominated by the two S3 calls per event to the emulator: the create-only write
+that archives the event and claims both destinations, and the compare-and-swap that records the
+outcomes (before claims: a read and two writes)."""
 
 from __future__ import annotations
 

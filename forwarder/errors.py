@@ -58,9 +58,10 @@ class ConfigError(ForwarderError):
     exit_code = 2
 
 
-class DeliveryError(ForwarderError):
-    """A destination did not accept a batch. ``retryable`` says whether trying again can help;
-    ``retry_after`` is how long the vendor asked us to wait; ``attempts`` how many requests were made."""
+class TransientError(ForwarderError):
+    """An error the retry policy (``forwarder.retry``) understands: ``retryable`` says whether trying
+    again can help; ``retry_after`` is how long the other side asked us to wait; ``attempts`` how
+    many requests were made; ``status`` the HTTP status when there was one."""
 
     def __init__(
         self,
@@ -77,5 +78,17 @@ class DeliveryError(ForwarderError):
         super().__init__(message)
 
 
-class ArchiveError(ForwarderError):
-    """The archive could not be read or written; nothing is sent without a durable copy."""
+class DeliveryError(TransientError):
+    """A destination did not accept a batch."""
+
+
+class ArchiveError(TransientError):
+    """The archive could not be read or written; nothing is sent without a durable copy.
+    Retryable when S3 throttled (``SlowDown``) or failed (5xx) or could not be reached."""
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None) -> None:
+        super().__init__(message, retryable=retryable, status=status)
+
+
+class QueueError(ForwarderError):
+    """The on-failure queue could not be read or written (``redrive``)."""

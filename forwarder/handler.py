@@ -8,7 +8,9 @@ Failure semantics (see README "Guarantees"):
   and the on-failure destination take over (the archive records what happened);
 - a permanent failure (wrong key, 400) -> no raise; archived, an ERROR log line and a metric;
 - an input that is not an ECS STOPPED task event -> archived under ``rejected/``, no raise;
-- the archive cannot be written, or a key cannot be read -> raise.
+- the archive cannot be written, or a key cannot be read -> raise;
+- another invocation of the same event holds a destination (a concurrent duplicate) -> wait for its
+  outcome, take over if it fails or its claim expires, and do not raise for what it still holds.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from forwarder.archive import ArchiveStore, S3Archive
 from forwarder.config import Settings
 from forwarder.destinations.base import Destination, prepare_tls
 from forwarder.errors import ConfigError, DeliveryError, ForwarderError
-from forwarder.observe import event_log, metrics
+from forwarder.observe import archive_metrics, event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import aws_client, build_destination, enrichment_client, key_ref
+from forwarder.wiring import ClientFactory, aws_client, build_destination, enrichment_client, key_ref
 
 #: Retries stop this long before the Lambda times out, so the outcome can still be archived.
 SAFETY_MARGIN_SECONDS = 3.0
@@ -37,6 +40,10 @@ SAFETY_MARGIN_SECONDS = 3.0
 
 class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
+
+
+#: Lambda's context also has ``aws_request_id``; claims carry it (see forwarder.claims).
+REQUEST_ID = "aws_request_id"
 
 
 class Runtime:
@@ -50,11 +57,13 @@ class Runtime:
         archive: ArchiveStore,
         resolver: KeyResolver,
         emit: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] | None = None,
         *,
         enrich_clients: Callable[[str, str | None], Any] = enrichment_client,
-        client_factory: Callable[[str], Any] | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         self.settings = settings
+        self.archive = archive
         self._client_factory = client_factory
         self.resolver = resolver
         self.emit = emit or _print
@@ -69,6 +78,7 @@ class Runtime:
             settings.destinations,
             self.destinations,
             Filters(settings.min_severity, settings.exclude_categories),
+            now,
             enrich=enrich,
         )
 
@@ -76,22 +86,25 @@ class Runtime:
     def from_env(
         cls,
         environ: Mapping[str, str],
-        client_factory: Callable[[str], Any] = aws_client,
+        client_factory: ClientFactory = aws_client,
         emit: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] | None = None,
+        *,
         enrich_clients: Callable[[str, str | None], Any] = enrichment_client,
     ) -> Runtime:
+        """``now``: the wall clock claims expire by (tests move it instead of waiting)."""
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
             raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
         if any(name != "stdout" for name in settings.destinations):
             prepare_tls()  # beside the S3 client's construction and the first event's archive write
         archive = S3Archive(
-            client_factory("s3"),
+            client_factory("s3", retries=False),  # the archive retries S3 within the deadline itself
             settings.archive_bucket,
             settings.archive_prefix,
             settings.archive_kms_key_id,
         )
-        return cls(settings, archive, KeyResolver(client_factory), emit, enrich_clients=enrich_clients,
+        return cls(settings, archive, KeyResolver(client_factory), emit, now, enrich_clients=enrich_clients,
                    client_factory=client_factory)  # fmt: skip
 
     def after_restore(self) -> None:
@@ -103,8 +116,8 @@ class Runtime:
             destination.close()
         self._built.clear()
         self.resolver.forget()
-        if self._client_factory is not None and isinstance(self.forwarder.archive, S3Archive):
-            self.forwarder.archive.client = self._client_factory("s3")
+        if self._client_factory is not None and isinstance(self.archive, S3Archive):
+            self.archive.client = self._client_factory("s3", retries=False)
         random.seed()
 
     def destinations(self) -> Sequence[Destination]:
@@ -124,15 +137,20 @@ class Runtime:
         started = time.monotonic()
         remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
         deadline = started + max(remaining - SAFETY_MARGIN_SECONDS, 0.5)
+        retried = self.archive.retried
+        request_id = getattr(context, REQUEST_ID, None)
+        label = request_id if isinstance(request_id, str) else None
         try:
-            results = self.forwarder.forward([event], deadline)
+            results = self.forwarder.forward([event], deadline, label)
         except ForwarderError as exc:  # archive unwritable, key unreadable: say so, then let Lambda retry
             self.emit(json.dumps({"level": "ERROR", "message": f"{type(exc).__name__}: {exc}"}))
+            self.emit(json.dumps(archive_metrics(self.archive.retried - retried, int(time.time() * 1000))))
             raise
         latency_ms = (time.monotonic() - started) * 1000
         for result in results:
             self.emit(json.dumps(event_log(result, latency_ms), ensure_ascii=False))
-        for document in metrics(results, latency_ms, int(time.time() * 1000)):
+        stamp = int(time.time() * 1000)
+        for document in metrics(results, latency_ms, stamp, self.archive.retried - retried):
             self.emit(json.dumps(document))
         [result] = results
         if result.retryable:

@@ -43,8 +43,28 @@ def event_log(result: EventResult, latency_ms: float) -> dict[str, Any]:
     return line
 
 
-def metrics(results: Sequence[EventResult], latency_ms: float, timestamp_ms: int) -> list[dict[str, Any]]:
-    """EMF documents: Received, Rejected, DeliveryLatency; Delivered and Failed per destination."""
+def archive_metrics(retries: int, timestamp_ms: int) -> dict[str, Any]:
+    """The EMF document of an invocation that raised: how often the archive was retried."""
+    return {
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [[]],
+                    "Metrics": [{"Name": "ArchiveRetries", "Unit": "Count"}],
+                }
+            ],
+        },
+        "ArchiveRetries": retries,
+    }
+
+
+def metrics(
+    results: Sequence[EventResult], latency_ms: float, timestamp_ms: int, archive_retries: int = 0
+) -> list[dict[str, Any]]:
+    """EMF documents: Received, Rejected, DeliveryLatency, ArchiveRetries (S3 calls made again after
+    throttling, a 5xx or no answer); Delivered and Failed per destination."""
     received = sum(1 for r in results if r.record is not None)
     rejected = sum(1 for r in results if r.rejected is not None)
     documents: list[dict[str, Any]] = [
@@ -59,6 +79,7 @@ def metrics(results: Sequence[EventResult], latency_ms: float, timestamp_ms: int
                             {"Name": "Received", "Unit": "Count"},
                             {"Name": "Rejected", "Unit": "Count"},
                             {"Name": "DeliveryLatency", "Unit": "Milliseconds"},
+                            {"Name": "ArchiveRetries", "Unit": "Count"},
                         ],
                     }
                 ],
@@ -66,6 +87,7 @@ def metrics(results: Sequence[EventResult], latency_ms: float, timestamp_ms: int
             "Received": received,
             "Rejected": rejected,
             "DeliveryLatency": round(latency_ms, 1),
+            "ArchiveRetries": archive_retries,
         }
     ]
     delivered: Counter[str] = Counter()

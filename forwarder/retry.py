@@ -1,10 +1,12 @@
-"""The one retry policy for every vendor request (tenacity), bounded by a caller's deadline.
+"""The one retry policy for every vendor request and archive call (tenacity), bounded by a caller's
+deadline.
 
 Retried: 408, 429, 5xx, connection errors and timeouts, with exponential backoff and full jitter,
 or exactly as long as the vendor says (``Retry-After`` in seconds or as an HTTP date, Datadog's
 ``X-RateLimit-Reset``). Never retried: every other status (400, 401, 403, 404, 413 — the sender
 splits on 413 itself). No attempt starts, and no sleep is taken, that would end past the deadline,
-so retries never outlive a Lambda invocation.
+so retries never outlive a Lambda invocation. The archive (``forwarder.archive``) runs its S3 calls
+through the same policy: ``SlowDown``, 5xx and unreachable are retried, everything else is not.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TypeVar
 
 import tenacity
 
-from forwarder.errors import DeliveryError
+from forwarder.errors import DeliveryError, TransientError
 
 T = TypeVar("T")
 
@@ -59,18 +61,25 @@ class RetryPolicy:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
-    def run(self, attempt: Callable[[float], T], deadline: float) -> tuple[T, int]:
+    def run(
+        self,
+        attempt: Callable[[float], T],
+        deadline: float,
+        late: type[TransientError] = DeliveryError,
+    ) -> tuple[T, int]:
         """Call ``attempt(timeout)`` until it returns or fails for good; (result, attempts made).
 
-        ``attempt`` raises ``DeliveryError``; its ``retryable`` and ``retry_after`` decide what
-        happens next. ``timeout`` is what is left before the deadline, for the request's own timeout.
-        When the deadline stops the retries the last error is raised, still marked retryable.
+        ``attempt`` raises a ``TransientError`` (``DeliveryError``, ``ArchiveError``); its
+        ``retryable`` and ``retry_after`` decide what happens next. ``timeout`` is what is left
+        before the deadline, for the request's own timeout. When the deadline stops the retries the
+        last error is raised, still marked retryable; when it has passed before the first attempt,
+        a retryable ``late`` error says so.
         """
         jitter = tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, DeliveryError) and error.retry_after is not None:
+            if isinstance(error, TransientError) and error.retry_after is not None:
                 return error.retry_after
             return float(jitter(state))
 
@@ -79,7 +88,7 @@ class RetryPolicy:
             return out_of_time or state.attempt_number >= self.max_attempts
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.retryable),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, TransientError) and e.retryable),
             wait=wait,
             stop=stop,
             sleep=self.sleep,
@@ -91,12 +100,12 @@ class RetryPolicy:
             nonlocal attempts
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise DeliveryError("deadline reached before the request could be sent", retryable=True)
+                raise late("deadline reached before the request could be sent", retryable=True)
             attempts += 1
             return attempt(remaining)
 
         try:
             return retrying(once), attempts
-        except DeliveryError as exc:
+        except TransientError as exc:
             exc.attempts = attempts
             raise

@@ -8,8 +8,6 @@ never a value.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,24 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from forwarder.config import KeyRef
 from forwarder.errors import ConfigError
+from forwarder.quiet import unlogged
 
 ClientFactory = Callable[[str], Any]
-#: botocore logs whole response bodies at DEBUG; while a key is read they would hold the key.
-_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint")
-
-
-class _Muted(logging.Filter):
-    """Drops botocore's records in the thread that is reading a key, and only then."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(self.local, "reading", False)
-
-
-_MUTED = _Muted()
 
 
 class KeyResolver:
@@ -56,13 +39,6 @@ class KeyResolver:
         self._cache.clear()
         self._clients.clear()
 
-    @staticmethod
-    def _mute_botocore() -> None:
-        for name in _BODY_LOGGERS:
-            logger = logging.getLogger(name)
-            if _MUTED not in logger.filters:
-                logger.addFilter(_MUTED)
-
     def _client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self._factory(service)
@@ -82,12 +58,8 @@ class KeyResolver:
         return value
 
     def _fetch(self, ref: KeyRef) -> str:
-        self._mute_botocore()
-        _MUTED.local.reading = True
-        try:
+        with unlogged():  # botocore's debug log would hold the key
             return self._read(ref)
-        finally:
-            _MUTED.local.reading = False
 
     def _read(self, ref: KeyRef) -> str:
         try:

@@ -6,7 +6,7 @@ forwarder that only sends to New Relic never loads datadog-api-client (cold star
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from forwarder.config import KeyRef, Settings
 from forwarder.destinations.base import Destination
@@ -20,12 +20,23 @@ KEY_VARIABLES = {
     "NEW_RELIC_LICENSE_KEY_SSM_PARAMETER",
 }
 
+
+class ClientFactory(Protocol):
+    """Makes AWS clients (``aws_client``; tests give one pointed at a local emulator)."""
+
+    def __call__(self, service: str, /, *, region: str | None = None, retries: bool = True) -> Any: ...
+
+
 #: Connections per AWS client: replay fetches as many S3 objects at once (``replay.FETCHERS``).
 AWS_CONNECTIONS = 32
 
 
-def aws_client(service: str) -> Any:
-    """A boto3 client; boto3 honours ``AWS_ENDPOINT_URL`` (a local emulator) by itself."""
+def aws_client(service: str, *, region: str | None = None, retries: bool = True) -> Any:
+    """A boto3 client; boto3 honours ``AWS_ENDPOINT_URL`` (a local emulator) by itself.
+
+    ``retries=False``: one attempt per call, for callers that retry with the deadline-aware policy
+    themselves (the archive). ``region``: a queue's or bucket's own region, else the environment's.
+    """
     import boto3  # noqa: PLC0415 - only entry points that touch AWS pay for it
     from botocore.config import Config  # noqa: PLC0415
 
@@ -33,10 +44,13 @@ def aws_client(service: str) -> Any:
     config = Config(
         connect_timeout=3,
         read_timeout=10,
-        retries={"max_attempts": 3, "mode": "standard"},
+        # max_attempts counts retries after the first; total_max_attempts=1 is the first alone.
+        retries={"max_attempts": 3, "mode": "standard"}
+        if retries
+        else {"total_max_attempts": 1, "mode": "standard"},
         max_pool_connections=AWS_CONNECTIONS,
     )
-    return boto3.client(service, config=config)  # type: ignore[call-overload]  # boto3 checks the name
+    return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]  # boto3 checks the name
 
 
 def enrichment_client(service: str, region: str | None) -> Any:

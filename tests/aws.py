@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -65,8 +66,10 @@ class MotoServer:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=5).close()
 
-    def client(self, service: str, region: str | None = REGION) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name=region or REGION,  # type: ignore[call-overload]
+    def client(self, service: str, region: str | None = None, *, retries: bool = True) -> Any:
+        """A client of the emulator; ``retries=False`` as ``wiring.aws_client`` makes the archive's."""
+        config = Config(retries={"total_max_attempts": 1, "mode": "standard"}) if not retries else None
+        return boto3.client(service, endpoint_url=self.url, region_name=region or REGION, config=config,  # type: ignore[call-overload]
                             aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
 
     def environ(self) -> dict[str, str]:

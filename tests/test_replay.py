@@ -155,6 +155,30 @@ def test_only_undelivered_resends_a_retryable_failure_too(vendors: Any, tmp_path
     assert sorted(log["event_id"] for log in nr.accepted) == sorted(e["id"] for e in events)
 
 
+def test_only_undelivered_sends_what_a_claim_left_in_flight(vendors: Any, tmp_path: Path) -> None:
+    """A claim is not a delivery: what a container killed between claiming and recording left
+    ``in-flight`` is sent by ``--only-undelivered``; what it records as delivered is not."""
+    dd, nr = vendors
+    archive = tmp_path / "arch"
+    source = tmp_path / "event.json"
+    source.write_text(json.dumps(make_event(event_id="claimed-then-killed", reason="OutOfMemoryError")))
+    code, _, err = run("send", "--archive", str(archive), str(source))
+    assert code == 0, err
+    [path] = archive.rglob("*.json")
+    document = json.loads(path.read_text())
+    assert {n: d["status"] for n, d in document["deliveries"].items()} == {"datadog": "delivered",
+                                                                           "newrelic": "delivered"}  # fmt: skip
+    document["deliveries"]["datadog"] = {"status": "in-flight", "claimed_by": "a-dead-container/1f2e",
+                                         "expires": "2026-11-28T10:06:00.000Z", "attempts": 0, "at": "2026-11-28T10:05:30.000Z"}  # fmt: skip
+    path.write_text(json.dumps(document, separators=(",", ":")) + "\n")
+    dd.reset()
+    nr.reset()
+    code, _, err = run("replay", "--only-undelivered", str(archive))
+    assert code == 0, err
+    assert [log["ecs_stop"]["event_id"] for log in dd.accepted] == ["claimed-then-killed"]
+    assert nr.accepted == []
+
+
 def test_filters(vendors: Any, tmp_path: Path) -> None:
     dd, _ = vendors
     events = stopped_events()

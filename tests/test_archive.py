@@ -1,0 +1,221 @@
+"""The archive stores' conditional writes and S3 throttling: the emulator over HTTP (through a fault
+proxy where S3 must throttle), botocore's Stubber only for the 409 moto never answers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from botocore.stub import Stubber
+
+from forwarder import archive as archive_module
+from forwarder.archive import ArchiveStore, LocalArchive, S3Archive, Stored
+from forwarder.errors import ArchiveError
+from forwarder.handler import Runtime
+from forwarder.retry import RetryPolicy
+from tests.aws import MotoServer
+from tests.fixtures import stopped_events
+from tests.intakes import DatadogIntake, NewRelicIntake
+from tests.s3_faults import DENIED, SLOW_DOWN, FaultProxy, s3_puts
+
+BUCKET = "archive-tests"
+FAST = RetryPolicy(initial=0.01, maximum=0.05)
+WRITERS, INCREMENTS = 8, 15
+
+
+def far() -> float:
+    return time.monotonic() + 30
+
+
+@pytest.fixture(params=["s3", "local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArchiveStore:
+    if request.param == "local":
+        return LocalArchive(tmp_path / "archive", "p/")
+    aws: MotoServer = request.getfixturevalue("aws")
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    return S3Archive(aws.client("s3", retries=False), BUCKET, "p/", policy=FAST)
+
+
+def test_create_is_create_only_and_replace_swaps_only_the_version_read(store: ArchiveStore) -> None:
+    key = "p/2026/11/28/10/e.json"
+    assert store.read(key, far()) is None
+    assert store.replace(key, b"x\n", "any", far()) is None  # nothing to swap
+    first = store.create(key, b"one\n", far())
+    assert first is not None
+    assert store.create(key, b"two\n", far()) is None  # exists: not overwritten
+    assert store.read(key, far()) == Stored(b"one\n", first)
+    second = store.replace(key, b"three\n", first, far())
+    assert second is not None and second != first
+    assert store.replace(key, b"four\n", first, far()) is None  # a stale version loses
+    assert store.read(key, far()) == Stored(b"three\n", second)
+
+
+def increment(store: ArchiveStore, key: str, barrier: threading.Barrier) -> int:
+    """INCREMENTS read-modify-write rounds on a counter document; the conflicts met."""
+    conflicts = 0
+    barrier.wait()
+    for _ in range(INCREMENTS):
+        while True:
+            stored = store.read(key, far())
+            assert stored is not None
+            count = json.loads(stored.data)["count"]
+            if store.replace(key, json.dumps({"count": count + 1}).encode(), stored.tag, far()) is not None:
+                break
+            conflicts += 1
+    return conflicts
+
+
+def test_concurrent_writers_lose_no_update(store: ArchiveStore) -> None:
+    key = "p/counter.json"
+    assert store.create(key, b'{"count": 0}', far()) is not None
+    barrier = threading.Barrier(WRITERS)
+    conflicts: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: conflicts.append(increment(store, key, barrier))) for _ in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = store.read(key, far())
+    assert stored is not None and json.loads(stored.data)["count"] == WRITERS * INCREMENTS
+    assert sum(conflicts) > 0  # the writers did race
+
+
+def test_concurrent_creates_have_one_winner(store: ArchiveStore) -> None:
+    for round_ in range(10):
+        key = f"p/race-{round_}.json"
+        barrier = threading.Barrier(WRITERS)
+        won: list[int] = []
+
+        def create(index: int, key: str = key, barrier: threading.Barrier = barrier, won: list[int] = won) -> None:
+            barrier.wait()
+            if store.create(key, f"{index}\n".encode(), far()) is not None:
+                won.append(index)
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1
+        stored = store.read(key, far())
+        assert stored is not None and stored.data == f"{won[0]}\n".encode()
+
+
+def test_local_archive_leaves_no_temporary_file(tmp_path: Path) -> None:
+    store = LocalArchive(tmp_path, "p/")
+    tag = store.create("p/a/b.json", b"1\n", far())
+    assert tag is not None and store.create("p/a/b.json", b"2\n", far()) is None
+    assert store.replace("p/a/b.json", b"3\n", tag, far()) is not None
+    assert sorted(p.name for p in (tmp_path / "p" / "a").iterdir()) == ["b.json"]
+
+
+@pytest.mark.parametrize("method", ["create", "replace"])
+def test_a_409_conditional_request_conflict_is_a_conflict(aws: MotoServer, method: str) -> None:
+    """S3 answers 409 ConditionalRequestConflict when conditional writes to a key race; the
+    emulator never does, so this call alone is stubbed (botocore's real PutObject shapes)."""
+    client = aws.client("s3", retries=False)
+    store = S3Archive(client, BUCKET, "p/", policy=FAST)
+    condition = {"IfNoneMatch": "*"} if method == "create" else {"IfMatch": '"abc"'}
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "put_object",
+            service_error_code="ConditionalRequestConflict",
+            service_message="A conflicting operation occurred. Retry the request.",
+            http_status_code=409,
+            expected_params={"Bucket": BUCKET, "Key": "p/k.json", "Body": b"{}\n",
+                             "ContentType": "application/json", "ServerSideEncryption": "AES256", **condition},
+        )  # fmt: skip
+        write: Callable[[], str | None] = (
+            (lambda: store.create("p/k.json", b"{}\n", far()))
+            if method == "create"
+            else (lambda: store.replace("p/k.json", b"{}\n", '"abc"', far()))
+        )
+        assert write() is None
+        stub.assert_no_pending_responses()
+    assert store.retried == 0
+
+
+def test_slow_down_is_retried_within_the_deadline_and_counted(s3_faults: FaultProxy) -> None:
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    store = S3Archive(s3_faults.client("s3", retries=False), BUCKET, "p/", policy=FAST)
+    s3_faults.fail(s3_puts(BUCKET), SLOW_DOWN, times=3)
+    assert store.create("p/a.json", b"1\n", far()) is not None
+    assert store.retried == 3 and s3_faults.injected["SlowDown"] == 3
+    # Throttled past the deadline: raised, retryable (the handler raises, Lambda retries), counted.
+    s3_faults.fail(s3_puts(BUCKET), SLOW_DOWN)
+    started = time.monotonic()
+    with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/b.json: cannot write \(SlowDown\)") as raised:
+        store.create("p/b.json", b"2\n", time.monotonic() + 0.5)
+    assert raised.value.retryable and time.monotonic() - started < 5  # stopped by the deadline (0.5 s)
+    assert store.retried > 3
+
+
+def test_access_denied_is_not_retried(s3_faults: FaultProxy) -> None:
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    store = S3Archive(s3_faults.client("s3", retries=False), BUCKET, "p/", policy=FAST)
+    s3_faults.fail(s3_puts(BUCKET), DENIED)
+    with pytest.raises(ArchiveError, match="AccessDenied") as raised:
+        store.create("p/a.json", b"1\n", far())
+    assert not raised.value.retryable and store.retried == 0 and s3_faults.injected["AccessDenied"] == 1
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def test_the_handler_retries_a_throttled_archive_and_says_so_in_its_metrics(
+    s3_faults: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive_module, "RetryPolicy", functools.partial(RetryPolicy, initial=0.01, maximum=0.05))
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    lines: list[str] = []
+    with DatadogIntake(valid_keys={"k"}) as dd, NewRelicIntake(valid_keys={"k"}) as nr:
+        env = {"FORWARDER_DESTINATIONS": "datadog,newrelic", "DD_API_KEY": "k", "DD_LOGS_URL": dd.url,
+               "NEW_RELIC_LICENSE_KEY": "k", "NEW_RELIC_LOGS_URL": nr.url, "ARCHIVE_BUCKET": BUCKET}  # fmt: skip
+        runtime = Runtime.from_env(env, client_factory=s3_faults.client, emit=lines.append)
+        s3_faults.fail(s3_puts(BUCKET), SLOW_DOWN, times=2)  # the archive-first write, twice
+        answer = runtime.handle(stopped_events()[0], Context())
+        assert answer["deliveries"] == {"datadog": "delivered", "newrelic": "delivered"}
+        assert len(dd.accepted) == len(nr.accepted) == 1
+    [emf] = [json.loads(line) for line in lines if '"Received"' in line]
+    assert emf["ArchiveRetries"] == 2
+    assert {"Name": "ArchiveRetries", "Unit": "Count"} in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+
+
+def test_a_handler_whose_archive_stays_throttled_raises_with_the_count(
+    s3_faults: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive_module, "RetryPolicy", functools.partial(RetryPolicy, initial=0.01, maximum=0.05))
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    lines: list[str] = []
+    with DatadogIntake(valid_keys={"k"}) as dd:
+        env = {"FORWARDER_DESTINATIONS": "datadog", "DD_API_KEY": "k", "DD_LOGS_URL": dd.url,
+               "ARCHIVE_BUCKET": BUCKET}  # fmt: skip
+        runtime = Runtime.from_env(env, client_factory=s3_faults.client, emit=lines.append)
+        s3_faults.fail(s3_puts(BUCKET), SLOW_DOWN)
+
+        class Short:
+            def get_remaining_time_in_millis(self) -> int:
+                return 3_500  # 0.5 s of deadline, then the 2.5 s kept to record outcomes
+
+        with pytest.raises(ArchiveError, match="SlowDown"):
+            runtime.handle(stopped_events()[0], Short())
+        assert dd.requests == []
+    [emf] = [json.loads(line) for line in lines if "ArchiveRetries" in line]
+    assert emf["ArchiveRetries"] == s3_faults.injected["SlowDown"] - 1 > 0
+
+
+def test_an_archive_call_after_the_deadline_names_the_object(aws: MotoServer) -> None:
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    store = S3Archive(aws.client("s3", retries=False), BUCKET, "p/", policy=FAST)
+    with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/late.json: cannot write \(deadline reached"):
+        store.create("p/late.json", b"1\n", time.monotonic() - 1)
+    assert store.retried == 0
