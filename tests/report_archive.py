@@ -52,6 +52,7 @@ class Expected:
     errors: Counter[Group] = field(default_factory=Counter)
     series: set[tuple[Group, str]] = field(default_factory=set)  # (group, category) pairs
     categories: Counter[str] = field(default_factory=Counter)
+    last: dict[Group, datetime] = field(default_factory=dict)  # each group's last stop
 
 
 def rehome(event: dict[str, Any], cluster: str, service: str | None, family: str, moment: datetime) -> dict[str, Any]:
@@ -111,6 +112,7 @@ def events() -> tuple[list[tuple[dict[str, Any], str]], Expected]:
         expected.errors[group] += SEVERITY_OF[category] == "error"
         expected.series.add((group, category))
         expected.categories[category] += 1
+        expected.last[group] = max(expected.last.get(group, START), _time(event))
     return out, expected
 
 

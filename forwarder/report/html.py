@@ -53,7 +53,7 @@ def svg(figure: Figure) -> Markup:
 
 
 def timeline_svg(timeline: Timeline) -> Markup:
-    """Stacked stops per bucket of hours, one panel per group, crash loops shaded."""
+    """Stacked stops per bucket of hours, one panel per group, crash loops marked."""
     panels = timeline.panels
     with mpl.rc_context(_RC):
         figure = Figure(figsize=(11, 0.9 + 1.25 * len(panels)), layout="constrained")
@@ -73,10 +73,10 @@ def timeline_svg(timeline: Timeline) -> Markup:
             for number, span in enumerate(panel.loops):
                 first = span.first / _MS_PER_DAY
                 last = max(span.last / _MS_PER_DAY, first + step)
-                shade = 0.22 if span.ongoing else 0.12
-                ax.axvspan(first, last, color="#d62728", alpha=shade, lw=0, gid=f"loop-{index}-{number}")
+                ax.axvspan(first, last, color="#d62728", alpha=0.08, lw=0, zorder=0)  # behind the stops
+                ax.axvspan(first, last, ymin=0.94, color="#d62728", lw=0, gid=f"loop-{index}-{number}")
             ax.set_title(panel.label, loc="left", fontsize=9, fontweight="bold")
-            ax.set_ylim(0, max(1.0, float(bottom.max()) * 1.15))
+            ax.set_ylim(0, max(1.0, float(bottom.max()) * 1.2))
             ax.yaxis.get_major_locator().set_params(integer=True, nbins=3)
             ax.grid(axis="y", color="#eeeeee")
         locator = dates.AutoDateLocator()
@@ -86,7 +86,7 @@ def timeline_svg(timeline: Timeline) -> Markup:
         unit = "hour" if timeline.bucket_hours == 1 else f"{timeline.bucket_hours} hours"
         figure.supylabel(f"stops per {unit}")
         handles = [Patch(color=hue, label=name) for name, hue in legend.items()]
-        figure.legend(handles=handles, loc="outside upper center", ncols=min(6, len(handles)), frameon=False)
+        figure.legend(handles=handles, loc="outside upper center", ncols=min(5, len(handles)), frameon=False)
         return svg(figure)
 
 
