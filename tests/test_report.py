@@ -255,3 +255,27 @@ def test_the_lambda_handler_imports_none_of_it_and_its_zip_holds_none_of_it(tmp_
     with zipfile.ZipFile(build(tmp_path / "lambda.zip")) as artifact:
         tops = Counter(name.split("/")[0] for name in artifact.namelist())
     assert not {"jinja2", "markupsafe", "matplotlib", "numpy", "PIL"} & set(tops)
+
+
+# --- make demo --------------------------------------------------------------------------------------
+
+
+def test_what_make_demo_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """send --to none --brief: archived, one line per stop as explain --brief prints it, no JSON;
+    then report --html: the summary, and where the page is."""
+    for name in ("FORWARDER_DESTINATIONS", "ARCHIVE_BUCKET", "FORWARDER_ENRICH", "DD_API_KEY", "NEW_RELIC_LICENSE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    events = str(ROOT / "fixtures" / "events")
+    code, lines, err = run("send", "--to", "none", "--brief", "--archive", "./archive", events)
+    assert code == 0, err
+    _, explained, _ = run("explain", "--brief", events)
+    assert lines.splitlines() == explained.splitlines()[:-1]  # explain closes with a count line
+    count = len(list((ROOT / "fixtures" / "events").glob("*.json")))
+    assert len(lines.splitlines()) == count and not lines.lstrip().startswith("{")
+    assert f"{count} stop record(s), 0 rejected" in err and "destinations: none" in err
+    assert len(list((tmp_path / "archive").rglob("*.json"))) == count
+    code, summary, err = run("report", "./archive", "--html", "report.html")
+    assert code == 0, err
+    assert summary.startswith(f"{count} stop(s)")
+    assert f"report: wrote {tmp_path / 'report.html'}" in err and (tmp_path / "report.html").stat().st_size > 0

@@ -122,5 +122,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from forwarder.report.page import page  # noqa: PLC0415
 
         written = write(page(summary, tuple(args.sources), problems.count), args.html)
-        print(f"report: wrote {written} ({written.stat().st_size // 1024} KB; it opens offline)", file=err)
+        size = written.stat().st_size // 1024
+        print(f"report: wrote {written.resolve()} ({size} KB): open it in a browser, it needs no network", file=err)
     return EXIT_FAILED if problems.count else EXIT_OK
