@@ -24,6 +24,7 @@ from forwarder.parse import parse_event
 from forwarder.report.loops import LoopRule, LoopTracker
 from forwarder.report.tally import Tally
 from tests import report_archive
+from tests.aws import MotoServer
 from tests.report_archive import LOOP, Expected
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,23 @@ def test_the_terminal_table_names_the_loop_and_paints_only_on_a_tty(archive: tup
     assert "\033[" in painted
 
 
+def test_the_same_archive_in_s3_reports_the_same(archive: tuple[Path, Expected], aws: MotoServer) -> None:
+    folder, _ = archive
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="stops")
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.put_object(Bucket="stops", Key=path.relative_to(folder).as_posix(), Body=path.read_bytes())
+    local = json.loads(run("report", str(folder), "--json")[1])
+    code, out, err = run("report", "s3://stops/ecs-task-stop-log", "--json")
+    assert code == 0, err
+    assert json.loads(out) == local
+    window = ["--since", local["loops"][0]["first"], "--until", local["loops"][0]["last"]]
+    code, out, err = run("report", "s3://stops/ecs-task-stop-log/", "--json", *window)
+    assert code == 0, err
+    assert json.loads(out)["loops"][0]["count"] == local["loops"][0]["count"]
+
+
 def test_corrupt_input_is_reported_and_exits_1(archive: tuple[Path, Expected], tmp_path: Path) -> None:
     folder, expected = archive
     broken = tmp_path / "broken.gz"
@@ -129,6 +147,8 @@ def test_corrupt_input_is_reported_and_exits_1(archive: tuple[Path, Expected], t
     assert code == 1
     assert "broken.gz" in err
     assert json.loads(out)["events"] == sum(expected.stops.values())
+    code, out, err = run("report", str(tmp_path / "nothing-here"))
+    assert code == 1 and "no such file" in err and out.startswith("no stop")
 
 
 @pytest.mark.parametrize(

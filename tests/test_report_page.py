@@ -48,6 +48,17 @@ def chromium() -> str:
     pytest.skip(message)
 
 
+def test_without_chromium_it_skips_saying_how_to_get_it_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        chromium()
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """A proxy that forwards nothing: it notes each request (host and request line) and refuses it."""
 

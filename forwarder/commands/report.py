@@ -123,5 +123,5 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         written = write(page(summary, tuple(args.sources), problems.count), args.html)
         size = written.stat().st_size // 1024
-        print(f"report: wrote {written.resolve()} ({size} KB): open it in a browser, it needs no network", file=err)
+        err.write(f"report: wrote {written.resolve()} ({size} KB): open it in a browser, offline\n")
     return EXIT_FAILED if problems.count else EXIT_OK

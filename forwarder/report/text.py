@@ -39,6 +39,9 @@ def render(summary: Summary, colour: bool = False, top: int = TOP, invalid: int 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
+    if not summary.events:
+        unreadable = f"; {invalid} input(s) unreadable (stderr)" if invalid else ""
+        return f"no stop in these sources (or in this window){unreadable}\n"
     errors = summary.severities.get("error", 0)
     ongoing = sum(loop.ongoing for _, loop in summary.loops)
     lines = [
