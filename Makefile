@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Every fixture through send (archived under ./archive, one line per stop), then the report of
+# that archive: its summary, and report.html. `send --to stdout` prints the stop records as JSON lines.
 demo: $(STAMP)
-	$(VENV)/bin/ecs-stop-forwarder send --to stdout --archive ./archive fixtures/events
+	$(VENV)/bin/ecs-stop-forwarder send --to none --brief --archive ./archive fixtures/events
+	$(VENV)/bin/ecs-stop-forwarder report ./archive --html report.html
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check forwarder tests bench
@@ -40,4 +43,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive
+	rm -rf $(VENV) $(CHECKOV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive report.html

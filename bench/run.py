@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, coldstart, enrich, handler, replay
+from bench import classify, coldstart, enrich, handler, replay, report
 from bench.common import Row, machine
 
-BENCHMARKS = [classify, handler, enrich, replay, coldstart]
+BENCHMARKS = [classify, handler, enrich, replay, report, coldstart]
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from forwarder import NAME, __version__
-from forwarder.commands import alerts, check, explain, package, redrive, replay, send
+from forwarder.commands import alerts, check, explain, package, redrive, replay, report, send
 from forwarder.errors import ForwarderError
 
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{NAME} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (explain, send, replay, redrive, check, alerts, package):
+    for command in (explain, send, replay, report, redrive, check, alerts, package):
         command.add_parser(commands)
     return parser
 

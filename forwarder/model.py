@@ -289,6 +289,8 @@ class Record(Protocol):
     @property
     def message(self) -> str: ...
     @property
+    def hint(self) -> str: ...
+    @property
     def group_name(self) -> str | None: ...
 
     def to_dict(self) -> dict[str, Any]: ...
@@ -339,6 +341,7 @@ class ArchivedRecord:
     category = _Field[str]()
     severity = _Field[str]()
     message = _Field[str]()
+    hint = _Field[str]()
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> ArchivedRecord | None:

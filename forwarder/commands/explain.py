@@ -27,6 +27,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
     parser.add_argument("--json", action="store_true", help="one stop record per line on stdout")
+    parser.add_argument("--brief", action="store_true", help="one line per stop: when, severity, what")
     parser.add_argument(
         "--enrich",
         nargs="?",
@@ -36,6 +37,12 @@ def add_parser(commands: Any) -> None:
         "both) where the event leaves the cause open; uses your AWS credentials and AWS_ENDPOINT_URL",
     )
     parser.set_defaults(run=run)
+
+
+def line(record: StopRecord) -> str:
+    """One line per stop (``--brief``, and ``send --brief``): when, how bad, and the record's
+    message (which task of which service or family stopped, and why)."""
+    return f"{record.stopped_at or record.time or '-'}  {'[' + record.severity + ']':<9} {record.message}"
 
 
 def block(record: StopRecord, where: str) -> str:
@@ -70,6 +77,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         categories[record.category] += 1
         if args.json:
             out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+        elif args.brief:
+            out.write(line(record) + "\n")
         else:
             out.write(block(record, item.where) + "\n")
     if not args.json:

@@ -19,6 +19,7 @@ from forwarder.commands.common import (
     items_from,
     settings_from_env,
 )
+from forwarder.commands.explain import line
 from forwarder.config import Settings
 from forwarder.destinations.base import DELIVERED, Destination, deadline_in
 from forwarder.destinations.datadog import DatadogDestination
@@ -44,10 +45,13 @@ def add_parser(commands: Any) -> None:
         "s3://$ARCHIVE_BUCKET/$ARCHIVE_PREFIX when ARCHIVE_BUCKET is set, else ./archive.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
-    parser.add_argument("--to", help="comma list of datadog, newrelic, stdout")
+    parser.add_argument("--to", help="comma list of datadog, newrelic, stdout; or none (archive only)")
     parser.add_argument("--archive", help="DIR, s3://bucket/prefix, or none")
     parser.add_argument(
         "--dry-run", action="store_true", help="print the exact vendor payloads, send nothing"
+    )
+    parser.add_argument(
+        "--brief", action="store_true", help="print one line per stop as it is archived (as explain --brief)"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for all retries (default 120)")
     parser.set_defaults(run=run)
@@ -79,20 +83,26 @@ def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Setti
         destination.close()
 
 
-def summary(names: Sequence[str], results: Sequence[EventResult], location: str, err: TextIO) -> int:
-    """The closing table; returns how many deliveries failed."""
+def summary(
+    names: Sequence[str], results: Sequence[EventResult], location: str, err: TextIO, categories: bool = True
+) -> int:
+    """The closing table (without the stops per category when ``categories`` is false: ``--brief``
+    printed every stop); returns how many deliveries failed."""
     records = [r.record for r in results if r.record is not None]
     rejected = len(results) - len(records)
     err.write(f"\n{len(results)} input(s): {len(records)} stop record(s), {rejected} rejected\n")
     err.write(f"archive: {location}\n\n")
-    categories = Counter(record.category for record in records)
-    if categories:
-        width = max(len(c) for c in categories)
+    by_category = Counter(record.category for record in records) if categories else Counter()
+    if by_category:
+        width = max(len(c) for c in by_category)
         err.write(f"{'category':<{width}}  stops\n")
-        for category, count in categories.most_common():
+        for category, count in by_category.most_common():
             err.write(f"{category:<{width}}  {count:>5}\n")
         err.write("\n")
     failed = 0
+    if not names:
+        err.write("destinations: none (archived only)\n")
+        return failed
     width = max(11, *(len(n) for n in names))
     err.write(f"{'destination':<{width}}  delivered  skipped  failed\n")
     for name in names:
@@ -115,7 +125,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.timeout > 0:  # NaN too: a deadline already passed sends nothing
         raise ConfigError("--timeout must be more than 0")
     settings = settings_from_env()
-    names = destinations_for(args, settings)
+    names = () if args.to and args.to.strip().lower() == "none" else destinations_for(args, settings)
     problems = Problems(err)
     items = items_from(args.paths, problems)
     if args.dry_run:
@@ -157,11 +167,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for chunk in chunks(items, CHUNK):
             chunk_results = forwarder.forward([item.value for item in chunk], deadline)
             report_rejected(chunk, chunk_results, problems)
+            if args.brief:
+                out.write("".join(line(r.record) + "\n" for r in chunk_results if r.record is not None))
             results.extend(chunk_results)
     finally:
         for destination in built:
             destination.close()
-    failed = summary(names, results, archive.location, err)
+    failed = summary(names, results, archive.location, err, categories=not args.brief)
     return EXIT_FAILED if failed or problems.count else EXIT_OK
 
 
