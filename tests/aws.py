@@ -6,13 +6,14 @@ Real HTTP: boto3 talks to it through ``AWS_ENDPOINT_URL``, exactly as it talks t
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import pytest
@@ -26,34 +27,61 @@ CREDENTIALS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_RUNNING_ON = re.compile(rb"Running on http://127\.0\.0\.1:(\d+)")
+
+
+def start_moto(port: int = 0, log: IO[bytes] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m moto.server`` on ``port``; 0 lets the server bind a free port itself (no
+    bind-close-reuse race with other processes) and this reads which from its start-up line.
+    Its output is drained (to ``log`` when given) for as long as it runs, so it never blocks."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    found: list[int] = []
+    ready = threading.Event()
+
+    def drain(stream: IO[bytes]) -> None:
+        for line in stream:
+            if not found and (match := _RUNNING_ON.search(line)):
+                found.append(int(match[1]))
+                ready.set()
+            if log is not None:
+                log.write(line)
+                log.flush()
+        ready.set()  # it exited
+
+    threading.Thread(target=drain, args=(process.stderr,), daemon=True).start()
+    if not ready.wait(30) or not found:
+        process.kill()
+        raise RuntimeError("moto server did not start within 30 s")
+    url = f"http://127.0.0.1:{found[0]}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            return process, found[0]
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"moto server did not answer on {url} within 30 s")
 
 
 class MotoServer:
-    """``python -m moto.server`` on a free loopback port; ``stop``/``start`` simulate an outage."""
+    """``python -m moto.server`` on a loopback port it binds itself; ``stop``/``start`` simulate an
+    outage (a restart binds the same port again, so clients keep their endpoint)."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("moto server did not start within 30 s")
+        self._process, self.port = start_moto(self.port)
 
     def stop(self) -> None:
         if self._process is not None:

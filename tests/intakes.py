@@ -22,6 +22,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import select
+import socket
 import sys
 import threading
 import time
@@ -80,7 +82,17 @@ class Slow:
     then: Behaviour | None = None
 
 
-Behaviour = Respond | Drop | AcceptThenDrop | Slow
+@dataclass(frozen=True)
+class Unheard:
+    """Accept, but answer only once the client has hung up (its read timeout fired), at most
+    ``limit`` seconds: a vendor that took the logs without the forwarder ever hearing so. Unlike
+    ``Slow`` it does not race the client's timeout, so a loaded machine cannot turn it into a normal
+    answer, nor a normal answer into it."""
+
+    limit: float = 10.0
+
+
+Behaviour = Respond | Drop | AcceptThenDrop | Slow | Unheard
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
         while isinstance(final, Slow):
             self.intake._closing.wait(final.seconds)
             final = final.then
+        if isinstance(final, Unheard):
+            self._wait_for_hangup(final.limit)
+            final = None  # then answer (and accept) normally, to no one
         self._finish(raw, self.intake._handle_post(self._headers(), raw), chosen, final, received)
 
     def _finish(
@@ -199,6 +214,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:  # the client gave up, e.g. its read timeout fired during Slow
             self.close_connection = True
+
+    def _wait_for_hangup(self, limit: float) -> None:
+        """Until the client closes its end (it sends nothing more while it waits for an answer,
+        so the socket turns readable only at EOF), the intake closes, or ``limit`` passes."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and not self.intake._closing.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.02)
+            if readable:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        return
+                except OSError:  # reset by the client: hung up too
+                    return
 
     def _headers(self) -> dict[str, str]:
         return {name.lower(): value for name, value in self.headers.items()}

@@ -149,12 +149,16 @@ def test_slow_down_is_retried_within_the_deadline_and_counted(s3_faults: FaultPr
     assert store.create("p/a.json", b"1\n", far()) is not None
     assert store.retried == 3 and s3_faults.injected["SlowDown"] == 3
     # Throttled past the deadline: raised, retryable (the handler raises, Lambda retries), counted.
+    # On an injected clock that only the retries' sleeps move: every sleep ends by the deadline.
     s3_faults.fail(s3_puts(BUCKET), SLOW_DOWN)
-    started = time.monotonic()
+    clock = [0.0]
+    policy = RetryPolicy(initial=0.01, maximum=0.05, clock=lambda: clock[0],
+                         sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds))  # fmt: skip
+    timed = S3Archive(s3_faults.client("s3", retries=False), BUCKET, "p/", policy=policy)
     with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/b.json: cannot write \(SlowDown\)") as raised:
-        store.create("p/b.json", b"2\n", time.monotonic() + 0.5)
-    assert raised.value.retryable and time.monotonic() - started < 5  # stopped by the deadline (0.5 s)
-    assert store.retried > 3
+        timed.create("p/b.json", b"2\n", 0.5)
+    assert raised.value.retryable and 0 < clock[0] <= 0.5  # stopped by the deadline, not past it
+    assert timed.retried >= 1
 
 
 def test_access_denied_is_not_retried(s3_faults: FaultProxy) -> None:
@@ -219,3 +223,18 @@ def test_an_archive_call_after_the_deadline_names_the_object(aws: MotoServer) ->
     with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/late.json: cannot write \(deadline reached"):
         store.create("p/late.json", b"1\n", time.monotonic() - 1)
     assert store.retried == 0
+
+
+def test_a_first_write_that_fails_while_reads_work_sends_nothing_and_raises(s3_faults: FaultProxy) -> None:
+    """Archive first, held by the write itself: the bucket is there and readable, only the
+    archive-first PUT is refused (AccessDenied: not retried). No vendor hears of the event."""
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    with DatadogIntake(valid_keys={"k"}) as dd, NewRelicIntake(valid_keys={"k"}) as nr:
+        env = {"FORWARDER_DESTINATIONS": "datadog,newrelic", "DD_API_KEY": "k", "DD_LOGS_URL": dd.url,
+               "NEW_RELIC_LICENSE_KEY": "k", "NEW_RELIC_LOGS_URL": nr.url, "ARCHIVE_BUCKET": BUCKET}  # fmt: skip
+        runtime = Runtime.from_env(env, client_factory=s3_faults.client, emit=lambda _: None)
+        s3_faults.fail(s3_puts(BUCKET), DENIED)
+        with pytest.raises(ArchiveError, match="AccessDenied"):
+            runtime.handle(stopped_events()[0], Context())
+        assert dd.requests == [] and nr.requests == []
+        assert s3_faults.injected["AccessDenied"] >= 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, deadline_in
+from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE
 from forwarder.destinations.newrelic import NewRelicDestination
 from forwarder.errors import DeliveryError
 from forwarder.parse import parse_event
@@ -102,13 +101,14 @@ def test_connection_errors_and_timeouts_are_retried() -> None:
 
 @respx.mock
 def test_the_deadline_stops_retries_in_time() -> None:
+    """On an injected clock: every sleep ends by the deadline, and none is started that would not."""
     respx.post(URL).mock(return_value=httpx.Response(503))
-    started = time.monotonic()
-    [outcome] = destination().deliver(items(), deadline=deadline_in(1.5))
-    elapsed = time.monotonic() - started
+    sleeps = Sleeps()
+    deadline = sleeps.clock() + 1.5
+    [outcome] = destination(sleeps).deliver(items(), deadline=deadline)
     assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503
-    assert outcome.attempts >= 2
-    assert elapsed < 1.5 + 0.5  # no sleep is started that would end past the deadline
+    assert outcome.attempts == len(sleeps.slept) + 1 >= 2
+    assert sleeps.now <= deadline  # no sleep ended past the deadline
 
 
 @respx.mock

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.aws import start_moto
 from tests.infra.tf import REPO_ROOT, Terraform, copy_infra
 
 pytestmark = pytest.mark.slow
@@ -46,33 +44,16 @@ ARTICLE_PATTERN = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server of our own (not shared with other tests, which may reset theirs)."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    """A moto server of our own (not shared with other tests, which may reset theirs), on a port it
+    binds itself."""
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    try:
+        proc, port = start_moto(0, log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"moto server did not start on {url}")
-            time.sleep(0.2)
     try:
         yield url
     finally:
