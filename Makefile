@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench package clean
+.PHONY: demo test lint typecheck pytest bench package mutate clean
 
 include infra/infra.mk
 .DEFAULT_GOAL := test
@@ -42,5 +42,11 @@ package: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# Mutation testing of the modules that carry the README's guarantees ([tool.mutmut] in pyproject):
+# slow (it re-runs the tests for each mutant), so not part of `make test`. Resumable; README: Development.
+mutate: $(STAMP)
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive report.html
+	rm -rf $(VENV) $(CHECKOV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache archive report.html mutants

@@ -115,3 +115,15 @@ def test_secret_looking_values_in_log_lines_are_redacted(line: str, secret: str,
 )
 def test_ordinary_log_lines_are_left_alone(line: str) -> None:
     assert redact_text(line) == line
+
+
+def test_the_shapes_an_environment_can_take_are_redacted_as_documented() -> None:
+    """An entry that is not an object, or an environment that is not a list, is replaced whole by
+    the marker (a null stays null); a ``value`` outside an environment entry or a secret pair is
+    data, even at the top."""
+    out = redact({"environment": ["DB_PASSWORD=hunter2", {"name": "A", "value": "v"}, 7]})
+    assert out["environment"] == [REDACTED, {"name": "A", "value": REDACTED}, REDACTED]
+    assert redact({"environment": "DB_PASSWORD=hunter2"}) == {"environment": REDACTED}
+    assert redact({"environment": {"DB_PASSWORD": "x"}}) == {"environment": REDACTED}
+    assert redact({"environment": None}) == {"environment": None}
+    assert redact({"value": "kept", "name": "plain"}) == {"value": "kept", "name": "plain"}
