@@ -108,8 +108,8 @@ locals {
     ] : [],
     local.archive_enabled && var.archive_allow_list_bucket ? [
       {
-        # HeadObject on a missing key answers 404 only with s3:ListBucket on the bucket;
-        # without it S3 answers 403 and "absent" cannot be told from "denied".
+        # GetObject/HeadObject on a missing key answers 404 only with s3:ListBucket on the
+        # bucket; without it S3 answers 403, which the forwarder reports as an archive error.
         Sid      = "ListArchiveBucket"
         Effect   = "Allow"
         Action   = ["s3:ListBucket"]

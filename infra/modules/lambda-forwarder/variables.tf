@@ -329,7 +329,7 @@ variable "archive_kms_key_arn" {
 }
 
 variable "archive_allow_list_bucket" {
-  description = "Grant s3:ListBucket on the archive bucket so HeadObject on a missing key returns 404 rather than 403. False keeps access to the prefix only, and missing keys then read as 403."
+  description = "Grant s3:ListBucket on the archive bucket so reading a missing key returns 404 rather than 403. False keeps access to the prefix only, but missing keys then read as 403, which the current forwarder treats as an archive error (every new event fails)."
   type        = bool
   default     = true
 }
