@@ -10,9 +10,13 @@ Emulator gaps (moto 5.x), handled rather than hidden:
   update of ``aws_lambda_function``; ``test_second_plan_only_shows_known_moto_gaps`` allows
   exactly that change and nothing else.
 - Everything else the modules declare (alarms, Firehose SSE and Secrets Manager key, bus
-  policy, invoke config, S3 hardening) is accepted by moto, so nothing is excluded via
-  ``create_alarms``/``enable_firehose_sse``; those variables exist to exclude them if a moto
-  version stops accepting them.
+  policy with its source/detail-type condition, invoke config, reserved concurrency, S3
+  hardening with Object Lock, rule-target retry policies and dead-letter queues) is accepted by
+  moto, so nothing is excluded via ``create_alarms``/``enable_firehose_sse``; those variables
+  exist to exclude them if a moto version stops accepting them.
+- Left out of the apply, covered by the modules' ``terraform test`` runs instead: Lambda code
+  signing (moto 5 has no code signing config API, and a signed package needs AWS Signer) and
+  the complete example's KMS key for its alarm topic (the example needs two accounts).
 """
 
 from __future__ import annotations
@@ -193,6 +197,13 @@ def test_async_invoke_config_sends_failures_to_the_queue(applied: Applied) -> No
     assert attrs.get("SqsManagedSseEnabled") == "true"
 
 
+def test_reserved_concurrency_is_set(applied: Applied) -> None:
+    concurrency = applied.client("lambda").get_function_concurrency(
+        FunctionName=applied.outputs["lambda"]["function_name"]
+    )
+    assert concurrency["ReservedConcurrentExecutions"] == 10
+
+
 def test_archive_bucket_is_hardened(applied: Applied) -> None:
     s3 = applied.client("s3")
     bucket = applied.outputs["lambda"]["archive_bucket"]
@@ -206,6 +217,11 @@ def test_archive_bucket_is_hardened(applied: Applied) -> None:
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
     assert lifecycle["Expiration"]["Days"] == 400
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 400
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    retention = lock["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"], retention.get("Years", 0)) == ("GOVERNANCE", 1, 0)
 
 
 def test_firehose_destination(applied: Applied) -> None:
@@ -228,11 +244,16 @@ def test_firehose_destination(applied: Applied) -> None:
     assert http["CloudWatchLoggingOptions"]["Enabled"] is True
     backup = http["S3DestinationDescription"]
     assert backup["Prefix"] == "ecs-task-stop-log/"
+    assert backup["ErrorOutputPrefix"] == "ecs-task-stop-log-failed/"
     assert backup["CompressionFormat"] == "GZIP"
     assert backup["BufferingHints"] == {"SizeInMBs": 1, "IntervalInSeconds": 60}
 
     role = applied.client("iam").get_role(RoleName="ecs-task-stop-log-firehose-role")["Role"]
     assert role["Path"] == "/service-role/"
+
+    target = applied.client("events").list_targets_by_rule(Rule="ecs-task-stop-rule")["Targets"][0]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"]["Arn"].endswith(":ecs-task-stop-log-rule-dlq")
 
 
 def test_alarms_exist(applied: Applied) -> None:
@@ -254,9 +275,15 @@ def test_central_bus_policy_and_source_rule(applied: Applied) -> None:
     policy = json.loads(bus["Policy"])
     principals = policy["Statement"][0]["Principal"]["AWS"]
     assert sorted(principals) == ["arn:aws:iam::123456789012:root", "arn:aws:iam::210987654321:root"]
+    assert policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"] == {
+        "events:source": ["aws.ecs"],
+        "events:detail-type": ["ECS Task State Change"],
+    }
     targets = events.list_targets_by_rule(Rule="ecs-task-stop-to-central-bus")["Targets"]
     assert targets[0]["Arn"] == applied.outputs["central_bus_arn"]
     assert targets[0]["RoleArn"].endswith(":role/moto-ecs-stop-to-central")
+    assert targets[0]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert targets[0]["DeadLetterConfig"]["Arn"].endswith(":ecs-task-stop-to-central-bus-dlq")
 
 
 def test_second_plan_only_shows_known_moto_gaps(applied: Applied) -> None:

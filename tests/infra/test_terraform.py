@@ -6,6 +6,8 @@ tests use ``mock_provider "aws"`` and need no credentials.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,21 @@ def test_layout_has_every_module_and_example() -> None:
 def test_fmt(terraform: Terraform) -> None:
     for directory in (INFRA_DIR, REPO_ROOT / "tests" / "infra"):
         terraform.run(directory, "fmt", "-check", "-recursive", "-diff", "-no-color")
+
+
+POLICY_BLOCK = re.compile(r"<!-- policy: ([a-z_]+) -->\s*```json\n(.*?)\n```", re.S)
+
+
+def test_readme_policies_are_the_tested_rendering() -> None:
+    """The policy JSON shown in READMEs is what examples/complete's terraform test asserts."""
+    rendered = json.loads((INFRA_DIR / "examples" / "complete" / "tests" / "policies.json").read_text())
+    shown: dict[str, int] = {}
+    for readme in sorted(INFRA_DIR.rglob("README.md")):
+        for name, block in POLICY_BLOCK.findall(readme.read_text()):
+            assert name in rendered, f"{readme}: no rendered policy named {name}"
+            assert json.loads(block) == rendered[name], f"{readme}: {name} differs from tests/policies.json"
+            shown[name] = shown.get(name, 0) + 1
+    assert set(shown) == set(rendered), f"not shown in any README: {sorted(set(rendered) - set(shown))}"
 
 
 @pytest.mark.parametrize("config", CONFIG_DIRS, ids=str)

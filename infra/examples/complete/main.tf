@@ -18,9 +18,65 @@ data "aws_caller_identity" "member" {
   provider = aws.member
 }
 
+data "aws_caller_identity" "central" {}
+data "aws_partition" "central" {}
+data "aws_region" "central" {}
+
+locals {
+  central_account_root = "arn:${data.aws_partition.central.partition}:iam::${data.aws_caller_identity.central.account_id}:root"
+
+  # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key
+  # alias/aws/sns: its key policy does not let CloudWatch use the key, and no one can edit it.
+  # This customer managed key does (issue #25, item 2). In a key policy, Resource "*" means
+  # this key.
+  alarm_key_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # IAM policies of this account may administer the key (the named actions only).
+        Sid       = "AccountAdministersKey"
+        Effect    = "Allow"
+        Principal = { AWS = local.central_account_root }
+        Action = [
+          "kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
+          "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+          "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource",
+          "kms:UntagResource", "kms:UpdateKeyDescription",
+        ]
+        Resource = "*"
+      },
+      {
+        # Principals of this account that IAM allows may publish to the topic (SNS encrypts).
+        Sid       = "AccountPublishesThroughSns"
+        Effect    = "Allow"
+        Principal = { AWS = local.central_account_root }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+        Condition = { StringEquals = { "kms:ViaService" = "sns.${data.aws_region.central.name}.amazonaws.com" } }
+      },
+      {
+        # The statement AWS documents for CloudWatch alarms on an encrypted topic. The key
+        # encrypts nothing but this topic, and who may publish is still the topic policy's call.
+        Sid       = "CloudWatchAlarmsUseKey"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+      },
+    ]
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description             = "Encrypts the ecs-stop-forwarder alarm topic; usable by CloudWatch alarms"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = jsonencode(local.alarm_key_policy)
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "ecs-stop-forwarder-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 module "central_bus" {
@@ -39,6 +95,7 @@ module "member_source" {
 
   target_event_bus_arn = module.central_bus.event_bus_arn
   role_name            = "ecs-task-stop-to-central-${var.member_region}"
+  # Its dead-letter alarm has no action here: the topic is in the central account and region.
 }
 
 module "forwarder" {
@@ -72,6 +129,5 @@ module "firehose_fallback" {
   vendor              = "datadog"
   datadog_site        = var.datadog_site
   api_key_secret_arn  = var.datadog_firehose_secret_arn
-  buffering_interval  = 0
   alarm_sns_topic_arn = aws_sns_topic.alarms.arn
 }

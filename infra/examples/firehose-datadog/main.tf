@@ -21,16 +21,16 @@ variable "datadog_site" {
 
 # The source article's Firehose path with its names and defaults (1 MiB / 60 s buffer,
 # AllData GZIP backup under ecs-task-stop-log/), hardened: least-privilege S3 actions, key in
-# Secrets Manager, delivery errors logged, alarms on failed and stale deliveries.
+# Secrets Manager, delivery errors logged, alarms on failed and stale deliveries, a dead-letter
+# queue for events EventBridge cannot put into the stream. For delivery within seconds instead
+# of up to 60 s, set buffering_interval = 0 (allowed for HTTP endpoints; one request per
+# record or few, so more vendor requests).
 module "fallback" {
   source = "../../modules/firehose-fallback"
 
   vendor             = "datadog"
   datadog_site       = var.datadog_site
   api_key_secret_arn = var.datadog_api_key_secret_arn
-
-  # 0 s is allowed for HTTP endpoints: records reach Datadog within seconds.
-  buffering_interval = 0
 }
 
 output "delivery_stream_name" {
@@ -41,6 +41,11 @@ output "delivery_stream_name" {
 output "endpoint_url" {
   description = "Datadog intake the stream delivers to."
   value       = module.fallback.endpoint_url
+}
+
+output "buffering_interval" {
+  description = "Seconds Firehose buffers records before sending them to Datadog."
+  value       = module.fallback.buffering_interval
 }
 
 output "backup_bucket" {

@@ -1,9 +1,11 @@
 locals {
   sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
+  # Old versions are kept as long as current objects unless told otherwise (issue #25, item 3).
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days != null ? var.noncurrent_version_expiration_days : var.expiration_days
 }
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a deployment choice; archives can be re-sent from the source account and replication needs a second bucket this module does not own.
+  #checkov:skip=CKV_AWS_144:Cross-region replication needs a destination bucket, role and key in another region that this module does not own. The bucket is the only durable copy of a stop (EventBridge keeps none): in its region it is protected by versioning, old versions kept as long as objects and optional Object Lock; add replication outside the module where a regional loss must not lose records.
   #checkov:skip=CKV2_AWS_62:Nothing consumes archive writes as events; the forwarder itself is the event consumer.
   bucket        = var.bucket_name
   bucket_prefix = var.bucket_name == null ? var.bucket_prefix : null
@@ -72,12 +74,39 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       }
     }
 
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
+    dynamic "noncurrent_version_expiration" {
+      for_each = local.noncurrent_version_expiration_days == null ? [] : [local.noncurrent_version_expiration_days]
+      content {
+        noncurrent_days = noncurrent_version_expiration.value
+      }
     }
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# Object Lock (governance mode) on the versioned bucket. It is enabled here rather than with
+# aws_s3_bucket.object_lock_enabled, which would replace an existing bucket; S3 accepts it on a
+# bucket that already has versioning. Writers are unaffected: a PUT to an existing key adds a new
+# version (also locked), and nothing is ever deleted by the forwarder. Deleting or shortening
+# the retention of a locked version needs s3:BypassGovernanceRetention, which no role in infra/
+# has; lifecycle expiration only adds delete markers and removes old versions after their
+# retention ends. A PUT into a bucket with a default retention must carry Content-MD5 or an
+# x-amz-checksum-* header (boto3 >= 1.36 sends a CRC32 checksum by default).
+resource "aws_s3_bucket_object_lock_configuration" "this" {
+  count = var.object_lock == null ? 0 : 1
+
+  bucket              = aws_s3_bucket.this.id
+  object_lock_enabled = "Enabled"
+
+  rule {
+    default_retention {
+      mode = "GOVERNANCE"
+      days = var.object_lock.retention_days
     }
   }
 

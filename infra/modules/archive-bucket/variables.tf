@@ -71,13 +71,26 @@ variable "expiration_days" {
 }
 
 variable "noncurrent_version_expiration_days" {
-  description = "Days after an object version becomes noncurrent when it is deleted."
+  description = "Days after an object version becomes noncurrent (a newer version replaced it) when it is deleted. Null keeps old versions as long as expiration_days keeps objects (forever when that is null)."
   type        = number
-  default     = 30
+  default     = null
 
   validation {
-    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
-    error_message = "noncurrent_version_expiration_days must be a whole number of days >= 1."
+    condition     = var.noncurrent_version_expiration_days == null || try(var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days, false)
+    error_message = "noncurrent_version_expiration_days must be null or a whole number of days >= 1."
+  }
+}
+
+variable "object_lock" {
+  description = "S3 Object Lock in governance mode: every object version gets a default retention of retention_days, during which no one can delete it or overwrite it in place (a PUT to the same key adds a new version) unless they hold s3:BypassGovernanceRetention and ask to bypass. Null: no Object Lock."
+  type = object({
+    retention_days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.object_lock == null || try(var.object_lock.retention_days >= 1 && var.object_lock.retention_days <= 36500 && floor(var.object_lock.retention_days) == var.object_lock.retention_days, false)
+    error_message = "object_lock.retention_days must be a whole number of days between 1 and 36500."
   }
 }
 

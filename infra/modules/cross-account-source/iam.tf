@@ -7,7 +7,11 @@ locals {
         Effect    = "Allow"
         Principal = { Service = "events.amazonaws.com" }
         Action    = ["sts:AssumeRole"]
-        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+        # Only this rule, in this account (issue #25, item 8).
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+          ArnEquals    = { "aws:SourceArn" = aws_cloudwatch_event_rule.this.arn }
+        }
       },
     ]
   }

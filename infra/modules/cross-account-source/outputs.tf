@@ -17,3 +17,18 @@ output "role_policy_json" {
   description = "JSON of the role's inline policy."
   value       = aws_iam_role_policy.this.policy
 }
+
+output "assume_role_policy_json" {
+  description = "JSON of the role's trust policy."
+  value       = aws_iam_role.this.assume_role_policy
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the target's dead-letter queue (given or created); null when there is none."
+  value       = local.dead_letter_queue_arn
+}
+
+output "dead_letter_queue_policy_json" {
+  description = "JSON of the created dead-letter queue's policy; null when none was created."
+  value       = one(aws_sqs_queue_policy.dead_letter[*].policy)
+}

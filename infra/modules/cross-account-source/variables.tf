@@ -47,8 +47,53 @@ variable "cluster_arns" {
   }
 }
 
+variable "create_dead_letter_queue" {
+  description = "Create an SQS dead-letter queue (SSE-SQS, 14 days) for events EventBridge could not put on the central bus, with an alarm when create_alarms is true. Ignored when dead_letter_queue_arn is given."
+  type        = bool
+  default     = true
+}
+
+variable "event_retry_attempts" {
+  description = "How many times EventBridge retries putting an event on the central bus before it goes to the dead-letter queue."
+  type        = number
+  default     = 185
+
+  validation {
+    condition     = var.event_retry_attempts >= 0 && var.event_retry_attempts <= 185 && floor(var.event_retry_attempts) == var.event_retry_attempts
+    error_message = "event_retry_attempts must be a whole number between 0 and 185."
+  }
+}
+
+variable "event_maximum_age_seconds" {
+  description = "How long EventBridge keeps retrying an event before it goes to the dead-letter queue."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.event_maximum_age_seconds >= 60 && var.event_maximum_age_seconds <= 86400 && floor(var.event_maximum_age_seconds) == var.event_maximum_age_seconds
+    error_message = "event_maximum_age_seconds must be a whole number between 60 and 86400."
+  }
+}
+
+variable "create_alarms" {
+  description = "Create a CloudWatch alarm on the created dead-letter queue."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic notified when the dead-letter alarm fires or recovers. Null creates the alarm without actions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)."
+  }
+}
+
 variable "dead_letter_queue_arn" {
-  description = "SQS queue (in this account and region) for events EventBridge could not put on the central bus, e.g. when the bus policy rejects them. Its queue policy must allow events.amazonaws.com."
+  description = "Existing SQS queue (in this account and region) for events EventBridge could not put on the central bus, instead of the one create_dead_letter_queue creates. Its queue policy must allow events.amazonaws.com."
   type        = string
   default     = null
 

@@ -25,6 +25,26 @@ resource "aws_cloudwatch_metric_alarm" "delivery_failed" {
   tags                = var.tags
 }
 
+# A dead letter is a stop event that never reached the stream (nor the S3 backup).
+resource "aws_cloudwatch_metric_alarm" "dead_letter" {
+  count = var.create_alarms && var.create_dead_letter_queue ? 1 : 0
+
+  alarm_name          = "${var.stream_name}-rule-dead-letters"
+  alarm_description   = "EventBridge could not put ECS stop events into Firehose ${var.stream_name}; they wait in ${aws_sqs_queue.dead_letter[0].name} and are in neither the vendor nor the S3 backup."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
 # DeliveryToHttpEndpoint.DataFreshness is the age of the oldest record not yet delivered: it
 # catches deliveries that keep retrying without an outright failure.
 resource "aws_cloudwatch_metric_alarm" "delivery_stale" {

@@ -13,8 +13,13 @@ locals {
   }
 
   # The actions Firehose documents for an S3 destination/backup, instead of the article's s3:*.
-  # Object actions cover the whole bucket: failed HTTP deliveries are written under a prefix
-  # Firehose chooses, outside backup_prefix.
+  # Object actions cover only the backup prefix and the error output prefix, where failed
+  # records go (issue #25, item 6); the bucket-level actions need the bucket ARN.
+  backup_object_arns = [
+    "${local.backup_bucket_arn}/${var.backup_prefix}*",
+    "${local.backup_bucket_arn}/${var.backup_error_output_prefix}*",
+  ]
+
   firehose_policy_statements = concat(
     [
       {
@@ -27,7 +32,7 @@ locals {
         Sid      = "BackupObjects"
         Effect   = "Allow"
         Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
-        Resource = ["${local.backup_bucket_arn}/*"]
+        Resource = local.backup_object_arns
       },
       {
         Sid      = "ReadVendorKey"
@@ -44,20 +49,29 @@ locals {
     ],
     var.api_key_secret_kms_key_arn == null ? [] : [
       {
-        Sid       = "DecryptVendorKey"
-        Effect    = "Allow"
-        Action    = ["kms:Decrypt"]
-        Resource  = [var.api_key_secret_kms_key_arn]
-        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" } }
+        Sid      = "DecryptVendorKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = [var.api_key_secret_kms_key_arn]
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                  = "secretsmanager.${local.region}.amazonaws.com"
+            "kms:EncryptionContext:SecretARN" = var.api_key_secret_arn
+          }
+        }
       },
     ],
     var.backup_bucket_kms_key_arn == null ? [] : [
       {
-        Sid       = "EncryptBackupObjects"
-        Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource  = [var.backup_bucket_kms_key_arn]
-        Condition = { StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" } }
+        Sid      = "EncryptBackupObjects"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = [var.backup_bucket_kms_key_arn]
+        # aws:s3:arn is the bucket with an S3 Bucket Key (the created bucket has one), else the object.
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = concat([local.backup_bucket_arn], local.backup_object_arns) }
+        }
       },
     ],
   )
@@ -75,7 +89,11 @@ locals {
         Effect    = "Allow"
         Principal = { Service = "events.amazonaws.com" }
         Action    = ["sts:AssumeRole"]
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+        # Only this rule, in this account (issue #25, item 8).
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnEquals    = { "aws:SourceArn" = aws_cloudwatch_event_rule.this.arn }
+        }
       },
     ]
   }

@@ -32,11 +32,13 @@ module "backup_bucket" {
   source = "../archive-bucket"
   count  = var.create_backup_bucket ? 1 : 0
 
-  bucket_name   = var.backup_bucket_name
-  bucket_prefix = "${lower(substr(var.stream_name, 0, 24))}-backup-"
-  kms_key_arn   = var.backup_bucket_kms_key_arn
-  force_destroy = var.backup_force_destroy
-  tags          = var.tags
+  bucket_name       = var.backup_bucket_name
+  bucket_prefix     = "${lower(substr(var.stream_name, 0, 24))}-backup-"
+  kms_key_arn       = var.backup_bucket_kms_key_arn
+  force_destroy     = var.backup_force_destroy
+  access_log_bucket = var.backup_access_log_bucket
+  object_lock       = var.backup_object_lock
+  tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "firehose" {
@@ -97,13 +99,16 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     }
 
     s3_configuration {
-      role_arn           = aws_iam_role.firehose.arn
-      bucket_arn         = local.backup_bucket_arn
-      prefix             = var.backup_prefix
-      buffering_size     = 1
-      buffering_interval = 60
-      compression_format = "GZIP"
-      kms_key_arn        = var.backup_bucket_kms_key_arn
+      role_arn   = aws_iam_role.firehose.arn
+      bucket_arn = local.backup_bucket_arn
+      prefix     = var.backup_prefix
+      # Failed records go here, under a prefix of ours: the role's object access is limited to
+      # these two prefixes (issue #25, item 6).
+      error_output_prefix = var.backup_error_output_prefix
+      buffering_size      = 1
+      buffering_interval  = 60
+      compression_format  = "GZIP"
+      kms_key_arn         = var.backup_bucket_kms_key_arn
 
       cloudwatch_logging_options {
         enabled         = true
@@ -119,6 +124,10 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     precondition {
       condition     = var.create_backup_bucket || var.backup_bucket_name != null
       error_message = "create_backup_bucket is false: set backup_bucket_name to the existing backup bucket."
+    }
+    precondition {
+      condition     = !startswith(var.backup_error_output_prefix, var.backup_prefix) && !startswith(var.backup_prefix, var.backup_error_output_prefix)
+      error_message = "backup_error_output_prefix and backup_prefix must not contain one another: a replay of the backup would read error documents."
     }
   }
 

@@ -45,5 +45,40 @@ output "log_group_name" {
 
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms (empty when create_alarms is false)."
-  value       = concat(aws_cloudwatch_metric_alarm.delivery_failed[*].arn, aws_cloudwatch_metric_alarm.delivery_stale[*].arn)
+  value       = concat(aws_cloudwatch_metric_alarm.delivery_failed[*].arn, aws_cloudwatch_metric_alarm.delivery_stale[*].arn, aws_cloudwatch_metric_alarm.dead_letter[*].arn)
+}
+
+output "buffering_interval" {
+  description = "HTTP endpoint buffer interval of the stream, in seconds."
+  value       = aws_kinesis_firehose_delivery_stream.this.http_endpoint_configuration[0].buffering_interval
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the rule target's dead-letter queue (null when create_dead_letter_queue is false)."
+  value       = one(aws_sqs_queue.dead_letter[*].arn)
+}
+
+output "firehose_role_policy_json" {
+  description = "JSON of the Firehose role's inline policy."
+  value       = aws_iam_role_policy.firehose.policy
+}
+
+output "firehose_assume_role_policy_json" {
+  description = "JSON of the Firehose role's trust policy."
+  value       = aws_iam_role.firehose.assume_role_policy
+}
+
+output "events_role_policy_json" {
+  description = "JSON of the EventBridge role's inline policy."
+  value       = aws_iam_role_policy.events.policy
+}
+
+output "events_assume_role_policy_json" {
+  description = "JSON of the EventBridge role's trust policy."
+  value       = aws_iam_role.events.assume_role_policy
+}
+
+output "dead_letter_queue_policy_json" {
+  description = "JSON of the dead-letter queue's policy (null when create_dead_letter_queue is false)."
+  value       = one(aws_sqs_queue_policy.dead_letter[*].policy)
 }

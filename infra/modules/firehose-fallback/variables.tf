@@ -220,8 +220,19 @@ variable "backup_prefix" {
   default     = "ecs-task-stop-log/"
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9!_.*'()/-]+/$", var.backup_prefix))
-    error_message = "backup_prefix must be a non-empty S3 key prefix ending with /."
+    condition     = can(regex("^[a-zA-Z0-9!_.'()/-]+/$", var.backup_prefix))
+    error_message = "backup_prefix must be a non-empty S3 key prefix ending with / (letters, digits and !_.'()/-; no *, which would widen the IAM resource)."
+  }
+}
+
+variable "backup_error_output_prefix" {
+  description = "Key prefix under which Firehose writes records it failed to deliver (Firehose appends YYYY/MM/DD/HH/). Must not lie inside backup_prefix, so a replay of the backup does not read error documents."
+  type        = string
+  default     = "ecs-task-stop-log-failed/"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9!_.'()/-]+/$", var.backup_error_output_prefix))
+    error_message = "backup_error_output_prefix must be a non-empty S3 key prefix ending with / (letters, digits and !_.'()/-; no *)."
   }
 }
 
@@ -236,10 +247,66 @@ variable "backup_bucket_kms_key_arn" {
   }
 }
 
+variable "backup_access_log_bucket" {
+  description = "Existing bucket receiving S3 server access logs of the created backup bucket. Null disables access logging."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.backup_access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.backup_access_log_bucket))
+    error_message = "backup_access_log_bucket must be a bucket name (3-63 lowercase letters, digits, dots and hyphens)."
+  }
+}
+
+variable "backup_object_lock" {
+  description = "S3 Object Lock (governance mode) on the created backup bucket: each backup object cannot be deleted or overwritten for retention_days. Null: no Object Lock."
+  type = object({
+    retention_days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.backup_object_lock == null || try(var.backup_object_lock.retention_days >= 1 && var.backup_object_lock.retention_days <= 36500 && floor(var.backup_object_lock.retention_days) == var.backup_object_lock.retention_days, false)
+    error_message = "backup_object_lock.retention_days must be a whole number of days between 1 and 36500."
+  }
+}
+
 variable "backup_force_destroy" {
   description = "Let terraform destroy delete the created backup bucket with its objects."
   type        = bool
   default     = false
+}
+
+################################################################################
+# Rule target: retries and dead letters
+################################################################################
+
+variable "create_dead_letter_queue" {
+  description = "Create an SQS dead-letter queue (SSE-SQS, 14 days) for events EventBridge could not put into the stream after its retries, with an alarm when create_alarms is true."
+  type        = bool
+  default     = true
+}
+
+variable "event_retry_attempts" {
+  description = "How many times EventBridge retries putting an event into the stream before it goes to the dead-letter queue."
+  type        = number
+  default     = 185
+
+  validation {
+    condition     = var.event_retry_attempts >= 0 && var.event_retry_attempts <= 185 && floor(var.event_retry_attempts) == var.event_retry_attempts
+    error_message = "event_retry_attempts must be a whole number between 0 and 185."
+  }
+}
+
+variable "event_maximum_age_seconds" {
+  description = "How long EventBridge keeps retrying an event before it goes to the dead-letter queue."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.event_maximum_age_seconds >= 60 && var.event_maximum_age_seconds <= 86400 && floor(var.event_maximum_age_seconds) == var.event_maximum_age_seconds
+    error_message = "event_maximum_age_seconds must be a whole number between 60 and 86400."
+  }
 }
 
 ################################################################################

@@ -12,5 +12,8 @@ module "archive_bucket" {
   transition_storage_class = var.archive_transition_storage_class
   expiration_days          = var.archive_expiration_days
 
+  noncurrent_version_expiration_days = var.archive_noncurrent_version_expiration_days
+  object_lock                        = var.archive_object_lock
+
   tags = var.tags
 }

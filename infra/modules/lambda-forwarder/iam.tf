@@ -55,10 +55,21 @@ locals {
     ] : [],
   )
 
-  # The function's own key (environment, on-failure queue): Lambda decrypts the environment
-  # and encrypts queue messages with the execution role.
+  # Every KMS statement names the service that may use the key for this role (kms:ViaService)
+  # and the encryption context that service sends, so the grant cannot be used directly or for
+  # another resource (issue #25, item 5).
+  #
+  # The function's own key (kms_key_arn) is used with this role by two services: SQS, when
+  # Lambda sends a failed invocation to the on-failure queue (encryption context aws:sqs:arn =
+  # the queue), and Lambda, which decrypts the function's environment with the execution role
+  # (encryption context aws:lambda:FunctionArn = the function).
   function_kms_key_arns = compact([var.kms_key_arn])
 
+  # No condition: when Lambda assumes a function's execution role it sets neither
+  # aws:SourceAccount nor aws:SourceArn (those keys describe resources that invoke a function,
+  # not the function's own role), and no other key identifies the function at that point, so
+  # any condition here would either be always false (the function could not start) or check
+  # nothing. Who may attach this role to a function is governed by iam:PassRole instead.
   assume_role_policy = {
     Version = "2012-10-17"
     Statement = [
@@ -97,8 +108,8 @@ locals {
     ] : [],
     local.archive_enabled && var.archive_allow_list_bucket ? [
       {
-        # HeadObject on a missing key answers 404 only with s3:ListBucket on the bucket;
-        # without it S3 answers 403 and "absent" cannot be told from "denied".
+        # GetObject/HeadObject on a missing key answers 404 only with s3:ListBucket on the
+        # bucket; without it S3 answers 403, which the forwarder reports as an archive error.
         Sid      = "ListArchiveBucket"
         Effect   = "Allow"
         Action   = ["s3:ListBucket"]
@@ -107,10 +118,16 @@ locals {
     ] : [],
     local.archive_enabled && var.archive_kms_key_arn != null ? [
       {
+        # S3 calls KMS for the role with the encryption context aws:s3:arn: the bucket's ARN
+        # when the bucket uses an S3 Bucket Key (the created bucket does), else the object's.
         Sid      = "UseArchiveKey"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [var.archive_kms_key_arn]
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [local.archive_bucket_arn, "${local.archive_bucket_arn}/${var.archive_prefix}*"] }
+        }
       },
     ] : [],
     length(local.secret_arns) > 0 ? [
@@ -129,20 +146,62 @@ locals {
         Resource = local.ssm_parameter_arns
       },
     ] : [],
-    length(var.key_kms_key_arns) > 0 ? [
+    # Secrets Manager decrypts a secret with the encryption context SecretARN; SSM a
+    # SecureString parameter with PARAMETER_ARN.
+    length(var.key_kms_key_arns) > 0 && length(local.secret_arns) > 0 ? [
       {
-        Sid      = "DecryptVendorKeys"
+        Sid      = "DecryptVendorKeySecrets"
         Effect   = "Allow"
         Action   = ["kms:Decrypt"]
         Resource = var.key_kms_key_arns
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                  = "secretsmanager.${local.region}.amazonaws.com"
+            "kms:EncryptionContext:SecretARN" = local.secret_arns
+          }
+        }
+      },
+    ] : [],
+    length(var.key_kms_key_arns) > 0 && length(local.ssm_parameter_arns) > 0 ? [
+      {
+        Sid      = "DecryptVendorKeyParameters"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = var.key_kms_key_arns
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                      = "ssm.${local.region}.amazonaws.com"
+            "kms:EncryptionContext:PARAMETER_ARN" = local.ssm_parameter_arns
+          }
+        }
       },
     ] : [],
     length(local.function_kms_key_arns) > 0 ? [
       {
-        Sid      = "UseFunctionKey"
+        Sid      = "UseFunctionKeyForFailureQueue"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = local.function_kms_key_arns
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                    = "sqs.${local.region}.amazonaws.com"
+            "kms:EncryptionContext:aws:sqs:arn" = [aws_sqs_queue.failures.arn]
+          }
+        }
+      },
+    ] : [],
+    length(local.function_kms_key_arns) > 0 ? [
+      {
+        Sid      = "DecryptFunctionEnvironment"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = local.function_kms_key_arns
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"                               = "lambda.${local.region}.amazonaws.com"
+            "kms:EncryptionContext:aws:lambda:FunctionArn" = [local.function_arn]
+          }
+        }
       },
     ] : [],
     local.enrich_statements,

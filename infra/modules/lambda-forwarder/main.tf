@@ -7,8 +7,13 @@ locals {
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
 
-  # dist/lambda.zip at the repository root, built by `make package`.
-  package_path = coalesce(var.package_path, "${path.module}/../../../dist/lambda.zip")
+  # dist/lambda.zip at the repository root, built by `make package`; or a (signed) zip in S3.
+  package_path = var.package_s3 == null ? coalesce(var.package_path, "${path.module}/../../../dist/lambda.zip") : null
+
+  # The function's ARN, built rather than read so the role policy can name it without a cycle.
+  function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
+
+  code_signing_config_arn = length(var.code_signing_profile_version_arns) > 0 ? aws_lambda_code_signing_config.this[0].arn : var.code_signing_config_arn
 
   handler = "forwarder.handler.lambda_handler"
 
@@ -53,7 +58,7 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to an on-failure destination (aws_lambda_function_event_invoke_config), which supersedes a DLQ and records the error; the rule target has its own DLQ.
   #checkov:skip=CKV_AWS_117:The function only calls AWS APIs and public vendor intakes; a VPC would add NAT cost without isolating anything.
-  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile outside this module; the artifact is built from this repository by `make package`.
+  #checkov:skip=CKV_AWS_272:Code signing is optional (code_signing_profile_version_arns or code_signing_config_arn, with package_s3 for the signed zip) and off by default because it needs an AWS Signer profile this module does not own; checkov reads the null default.
   function_name                  = var.name
   description                    = "Forwards ECS task STOPPED events to observability vendors"
   role                           = aws_iam_role.this.arn
@@ -61,7 +66,11 @@ resource "aws_lambda_function" "this" {
   runtime                        = var.runtime
   architectures                  = [var.architecture]
   filename                       = local.package_path
-  source_code_hash               = filebase64sha256(local.package_path)
+  source_code_hash               = local.package_path == null ? null : filebase64sha256(local.package_path)
+  s3_bucket                      = try(var.package_s3.bucket, null)
+  s3_key                         = try(var.package_s3.key, null)
+  s3_object_version              = try(var.package_s3.object_version, null)
+  code_signing_config_arn        = local.code_signing_config_arn
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
@@ -97,9 +106,31 @@ resource "aws_lambda_function" "this" {
       condition     = !contains(var.destinations, "newrelic") || local.newrelic_key_given
       error_message = "destinations includes newrelic: set newrelic_license_key_secret_arn or newrelic_license_key_ssm_parameter."
     }
+    precondition {
+      condition     = var.code_signing_config_arn == null || length(var.code_signing_profile_version_arns) == 0
+      error_message = "Set code_signing_config_arn (an existing config) or code_signing_profile_version_arns (a config created here), not both."
+    }
   }
 
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# Optional code signing (issue #25, item 11): with profiles given, Lambda rejects any code not
+# signed by one of them. AWS Signer writes the signed zip to S3: deploy it with package_s3.
+resource "aws_lambda_code_signing_config" "this" {
+  count = length(var.code_signing_profile_version_arns) > 0 ? 1 : 0
+
+  description = "Code signing of the ${var.name} ECS stop forwarder"
+
+  allowed_publishers {
+    signing_profile_version_arns = var.code_signing_profile_version_arns
+  }
+
+  policies {
+    untrusted_artifact_on_deployment = "Enforce"
+  }
+
+  tags = var.tags
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {

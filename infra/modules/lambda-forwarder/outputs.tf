@@ -18,6 +18,21 @@ output "role_policy_json" {
   value       = aws_iam_role_policy.this.policy
 }
 
+output "assume_role_policy_json" {
+  description = "JSON of the execution role's trust policy."
+  value       = aws_iam_role.this.assume_role_policy
+}
+
+output "failure_queue_policy_json" {
+  description = "JSON of the on-failure queue's policy."
+  value       = aws_sqs_queue_policy.failures.policy
+}
+
+output "archive_bucket_policy_json" {
+  description = "JSON of the created archive bucket's policy (null when an existing bucket is used)."
+  value       = one(module.archive_bucket[*].bucket_policy)
+}
+
 output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = aws_cloudwatch_log_group.this.name

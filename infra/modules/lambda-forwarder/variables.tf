@@ -35,9 +35,46 @@ variable "kms_key_arn" {
 ################################################################################
 
 variable "package_path" {
-  description = "Path of the deployment zip built by `make package`. Null means dist/lambda.zip at the repository root."
+  description = "Path of the deployment zip built by `make package`. Null means dist/lambda.zip at the repository root. Ignored when package_s3 is set."
   type        = string
   default     = null
+}
+
+variable "package_s3" {
+  description = "The deployment zip in S3 instead of package_path: bucket, key and (recommended) object_version. Use it for the signed zip AWS Signer writes to S3 when code signing is on."
+  type = object({
+    bucket         = string
+    key            = string
+    object_version = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.package_s3 == null || try(can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.package_s3.bucket)) && length(var.package_s3.key) > 0, false)
+    error_message = "package_s3 must name a bucket (3-63 lowercase letters, digits, dots and hyphens) and a non-empty key."
+  }
+}
+
+variable "code_signing_config_arn" {
+  description = "ARN of an existing Lambda code signing config (for example one your organization manages) the function must use. Null and no code_signing_profile_version_arns: no code signing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.code_signing_config_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$", var.code_signing_config_arn))
+    error_message = "code_signing_config_arn must be a Lambda code signing config ARN (arn:<partition>:lambda:<region>:<account>:code-signing-config:csc-<17 characters>)."
+  }
+}
+
+variable "code_signing_profile_version_arns" {
+  description = "AWS Signer signing profile version ARNs allowed to sign the function's code. Non-empty creates a code signing config that rejects (Enforce) any deployment not signed by one of them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.code_signing_profile_version_arns) <= 20 && alltrue([for arn in var.code_signing_profile_version_arns : can(regex("^arn:aws[a-z-]*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/[a-zA-Z0-9_]{2,64}/[a-zA-Z0-9]{10}$", arn))])
+    error_message = "code_signing_profile_version_arns must hold at most 20 AWS Signer profile version ARNs (arn:<partition>:signer:<region>:<account>:/signing-profiles/<name>/<version>)."
+  }
 }
 
 variable "runtime" {
@@ -85,13 +122,13 @@ variable "timeout" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for the function. Null leaves it unreserved (shares the account pool)."
+  description = "Concurrency reserved for the function: always available to it, and the most it may use. Null leaves it unreserved (shares the account pool, needed in accounts whose concurrency limit leaves no room to reserve). 0 is rejected: it silently stops every invocation; disable the rule to pause forwarding."
   type        = number
-  default     = null
+  default     = 10
 
   validation {
-    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
-    error_message = "reserved_concurrent_executions must be null or a whole number >= 0."
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null or a whole number >= 1 (0 would stop the function)."
   }
 }
 
@@ -275,8 +312,8 @@ variable "archive_prefix" {
   default     = "ecs-task-stop-log/"
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9!_.*'()/-]+/$", var.archive_prefix))
-    error_message = "archive_prefix must be a non-empty S3 key prefix ending with /."
+    condition     = can(regex("^[a-zA-Z0-9!_.'()/-]+/$", var.archive_prefix))
+    error_message = "archive_prefix must be a non-empty S3 key prefix ending with / (letters, digits and !_.'()/-; no *, which would widen the IAM resource)."
   }
 }
 
@@ -292,7 +329,7 @@ variable "archive_kms_key_arn" {
 }
 
 variable "archive_allow_list_bucket" {
-  description = "Grant s3:ListBucket on the archive bucket so HeadObject on a missing key returns 404 rather than 403. False keeps access to the prefix only, and missing keys then read as 403."
+  description = "Grant s3:ListBucket on the archive bucket so reading a missing key returns 404 rather than 403. False keeps access to the prefix only, but missing keys then read as 403, which the current forwarder treats as an archive error (every new event fails)."
   type        = bool
   default     = true
 }
@@ -319,6 +356,30 @@ variable "archive_expiration_days" {
   description = "Days before archived objects expire. Null keeps them."
   type        = number
   default     = 400
+}
+
+variable "archive_noncurrent_version_expiration_days" {
+  description = "Days an old version of an archived record is kept after a newer one replaces it (the forwarder rewrites a record to add delivery outcomes). Null keeps old versions as long as archive_expiration_days (forever when that is null)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.archive_noncurrent_version_expiration_days == null || try(var.archive_noncurrent_version_expiration_days >= 1 && floor(var.archive_noncurrent_version_expiration_days) == var.archive_noncurrent_version_expiration_days, false)
+    error_message = "archive_noncurrent_version_expiration_days must be null or a whole number of days >= 1."
+  }
+}
+
+variable "archive_object_lock" {
+  description = "S3 Object Lock on the created archive bucket, in governance mode: every version of a record (each rewrite is a new version) cannot be deleted or overwritten for retention_days, except by a principal with s3:BypassGovernanceRetention. Null: no Object Lock."
+  type = object({
+    retention_days = number
+  })
+  default = null
+
+  validation {
+    condition     = var.archive_object_lock == null || try(var.archive_object_lock.retention_days >= 1 && var.archive_object_lock.retention_days <= 36500 && floor(var.archive_object_lock.retention_days) == var.archive_object_lock.retention_days, false)
+    error_message = "archive_object_lock.retention_days must be a whole number of days between 1 and 36500."
+  }
 }
 
 variable "archive_access_log_bucket" {

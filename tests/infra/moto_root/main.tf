@@ -98,6 +98,8 @@ module "lambda" {
   archive_bucket_name   = "moto-ecs-stop-archive"
   archive_prefix        = "stops/"
   archive_force_destroy = true
+  # Governance mode, one day: the test writes no object, so destroy still empties the bucket.
+  archive_object_lock = { retention_days = 1 }
   # Only to make ARCHIVE_KMS_KEY_ID appear; the key is never used by moto.
   archive_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
 

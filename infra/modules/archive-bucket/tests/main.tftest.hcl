@@ -79,7 +79,66 @@ run "kms_and_lifecycle_variables" {
   }
 
   assert {
-    condition     = aws_s3_bucket_logging.this[0].target_bucket == "central-access-logs"
+    condition     = aws_s3_bucket_logging.this[0].target_bucket == "central-access-logs" && output.access_log_bucket == "central-access-logs"
     error_message = "Access logs must go to the given bucket."
+  }
+}
+
+# Issue #25, item 3: the archive is the only durable copy of a stop.
+
+run "old_versions_are_kept_as_long_as_objects_by_default" {
+  assert {
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration).noncurrent_days == 400 && output.noncurrent_version_expiration_days == 400
+    error_message = "An overwritten version must be kept as long as objects are (expiration_days), not 30 days."
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_object_lock_configuration.this) == 0 && output.object_lock_retention_days == null
+    error_message = "Object Lock is opt-in."
+  }
+}
+
+run "no_expiration_keeps_old_versions_too" {
+  variables {
+    expiration_days = null
+  }
+
+  assert {
+    condition     = length(one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration) == 0 && length(one(aws_s3_bucket_lifecycle_configuration.this.rule).expiration) == 0
+    error_message = "expiration_days = null must keep current and old versions."
+  }
+}
+
+run "object_lock_in_governance_mode" {
+  variables {
+    object_lock                        = { retention_days = 30 }
+    noncurrent_version_expiration_days = 45
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_object_lock_configuration.this[0].object_lock_enabled == "Enabled"
+      && one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).mode == "GOVERNANCE"
+      && one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).days == 30
+      && one(one(aws_s3_bucket_object_lock_configuration.this[0].rule).default_retention).years == null
+    )
+    error_message = "object_lock must set a governance-mode default retention of retention_days."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_object_lock_configuration.this[0].bucket == aws_s3_bucket.this.id && output.object_lock_retention_days == 30
+    error_message = "Object Lock must apply to this bucket."
+  }
+
+  assert {
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration).noncurrent_days == 45
+    error_message = "noncurrent_version_expiration_days must pass through."
+  }
+
+  # Object Lock is enabled on the (versioned) bucket by its own resource, never by
+  # aws_s3_bucket.object_lock_enabled, which would replace an existing bucket.
+  assert {
+    condition     = aws_s3_bucket.this.object_lock_enabled != true
+    error_message = "Turning Object Lock on must not replace the bucket."
   }
 }

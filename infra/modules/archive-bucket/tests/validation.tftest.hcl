@@ -81,3 +81,13 @@ run "rejects_bad_noncurrent_version_expiration_days" {
 
   expect_failures = [var.noncurrent_version_expiration_days]
 }
+
+run "rejects_bad_object_lock" {
+  command = plan
+
+  variables {
+    object_lock = { retention_days = 1.5 }
+  }
+
+  expect_failures = [var.object_lock]
+}

@@ -7,6 +7,15 @@ mock_provider "aws" {
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::222222222222:role/ecs-task-stop-to-central-bus" }
   }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:us-west-2:222222222222:rule/ecs-task-stop-to-central-bus" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-west-2:222222222222:ecs-task-stop-to-central-bus-dlq"
+      id  = "https://sqs.us-west-2.amazonaws.com/222222222222/ecs-task-stop-to-central-bus-dlq"
+    }
+  }
 }
 
 variables {
@@ -47,9 +56,63 @@ run "forwards_stopped_tasks_to_the_central_bus" {
     error_message = "No statement may use a wildcard action."
   }
 
+}
+
+# Issue #25, item 8: EventBridge may assume the role only for this rule.
+run "trust_names_the_rule" {
   assert {
-    condition     = length(aws_cloudwatch_event_target.this.dead_letter_config) == 0
-    error_message = "No DLQ unless one is given."
+    condition = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "222222222222" }
+      ArnEquals    = { "aws:SourceArn" = "arn:aws:events:us-west-2:222222222222:rule/ecs-task-stop-to-central-bus" }
+    }
+    error_message = "The trust policy must check aws:SourceArn (the rule) as well as aws:SourceAccount."
+  }
+}
+
+# Issue #25, item 9: an event the central bus rejects (its policy now checks source and
+# detail-type) or cannot take is retried, then kept in a queue here, and an alarm says so.
+run "creates_a_dead_letter_queue_and_retry_policy_by_default" {
+  assert {
+    condition     = aws_cloudwatch_event_target.this.dead_letter_config[0].arn == aws_sqs_queue.dead_letter[0].arn
+    error_message = "The target must have a dead-letter queue by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this.retry_policy[0].maximum_retry_attempts == 185 && aws_cloudwatch_event_target.this.retry_policy[0].maximum_event_age_in_seconds == 86400
+    error_message = "The target must retry for EventBridge's maximum (185 attempts, 24 h)."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dead_letter[0].sqs_managed_sse_enabled == true && aws_sqs_queue.dead_letter[0].message_retention_seconds == 1209600
+    error_message = "The dead-letter queue must be encrypted and keep events 14 days."
+  }
+
+  assert {
+    condition = jsondecode(aws_sqs_queue_policy.dead_letter[0].policy).Statement[0] == {
+      Sid       = "AllowRuleDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = ["sqs:SendMessage"]
+      Resource  = ["arn:aws:sqs:us-west-2:222222222222:ecs-task-stop-to-central-bus-dlq"]
+      Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:us-west-2:222222222222:rule/ecs-task-stop-to-central-bus" } }
+    }
+    error_message = "Only this rule may send dead letters to the queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letter[0].dimensions["QueueName"] == aws_sqs_queue.dead_letter[0].name && length(aws_cloudwatch_metric_alarm.dead_letter[0].alarm_actions) == 0
+    error_message = "A dead letter must raise an alarm (without actions unless a topic is given)."
+  }
+}
+
+run "dead_letter_queue_can_be_left_out" {
+  variables {
+    create_dead_letter_queue = false
+  }
+
+  assert {
+    condition     = length(aws_sqs_queue.dead_letter) == 0 && length(aws_cloudwatch_event_target.this.dead_letter_config) == 0 && length(aws_cloudwatch_metric_alarm.dead_letter) == 0
+    error_message = "create_dead_letter_queue = false and no queue ARN must leave the target without a DLQ."
   }
 }
 
@@ -65,7 +128,7 @@ run "cluster_filter_and_dlq" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.this.dead_letter_config[0].arn == var.dead_letter_queue_arn
-    error_message = "The DLQ must be wired to the target."
+    condition     = aws_cloudwatch_event_target.this.dead_letter_config[0].arn == var.dead_letter_queue_arn && length(aws_sqs_queue.dead_letter) == 0
+    error_message = "A given DLQ must be wired to the target, and none created."
   }
 }

@@ -65,3 +65,33 @@ run "rejects_bad_dead_letter_queue_arn" {
 
   expect_failures = [var.dead_letter_queue_arn]
 }
+
+run "rejects_bad_event_retry_attempts" {
+  command = plan
+
+  variables {
+    event_retry_attempts = -1
+  }
+
+  expect_failures = [var.event_retry_attempts]
+}
+
+run "rejects_bad_event_maximum_age_seconds" {
+  command = plan
+
+  variables {
+    event_maximum_age_seconds = 86401
+  }
+
+  expect_failures = [var.event_maximum_age_seconds]
+}
+
+run "rejects_bad_alarm_sns_topic_arn" {
+  command = plan
+
+  variables {
+    alarm_sns_topic_arn = "arn:aws:sqs:us-east-1:111111111111:queue"
+  }
+
+  expect_failures = [var.alarm_sns_topic_arn]
+}

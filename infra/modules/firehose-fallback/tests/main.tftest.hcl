@@ -25,6 +25,12 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/ecs-task-stop-rule" }
   }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:ecs-task-stop-log-rule-dlq"
+      id  = "https://sqs.us-east-1.amazonaws.com/123456789012/ecs-task-stop-log-rule-dlq"
+    }
+  }
 }
 
 variables {
@@ -215,4 +221,137 @@ run "existing_backup_bucket_requires_a_name" {
   }
 
   expect_failures = [aws_kinesis_firehose_delivery_stream.this]
+}
+
+# Issue #25, firehose-fallback items.
+
+# Item 6: Firehose writes (and may read) only its own prefixes, and failed records go to an
+# error prefix of ours rather than one Firehose chooses.
+run "backup_access_is_limited_to_the_backup_and_error_prefixes" {
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.http_endpoint_configuration[0].s3_configuration[0].error_output_prefix == "ecs-task-stop-log-failed/"
+    error_message = "Failed records must go under the error output prefix."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.firehose.policy).Statement : s.Resource if s.Sid == "BackupObjects"
+    ][0] == ["arn:aws:s3:::mock-backup/ecs-task-stop-log/*", "arn:aws:s3:::mock-backup/ecs-task-stop-log-failed/*"]
+    error_message = "Object access must be limited to the backup and error prefixes, not bucket/*."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.firehose.policy).Statement : [for r in s.Resource : r != "arn:aws:s3:::mock-backup/*"]
+    ]))
+    error_message = "No statement may cover every object of the backup bucket."
+  }
+}
+
+# Item 5 (as in the Lambda module): each KMS statement names its service and resource.
+run "kms_statements_name_their_service_and_resource" {
+  variables {
+    api_key_secret_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    backup_bucket_kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.firehose.policy).Statement : s.Sid => s.Condition if startswith(s.Action[0], "kms:") } == {
+      DecryptVendorKey = {
+        StringEquals = {
+          "kms:ViaService"                  = "secretsmanager.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:SecretARN" = "arn:aws:secretsmanager:us-east-1:123456789012:secret:datadog-AbCdEf"
+        }
+      }
+      EncryptBackupObjects = {
+        StringEquals = { "kms:ViaService" = "s3.us-east-1.amazonaws.com" }
+        StringLike = {
+          "kms:EncryptionContext:aws:s3:arn" = [
+            "arn:aws:s3:::mock-backup",
+            "arn:aws:s3:::mock-backup/ecs-task-stop-log/*",
+            "arn:aws:s3:::mock-backup/ecs-task-stop-log-failed/*",
+          ]
+        }
+      }
+    }
+    error_message = "KMS statements must be limited to their service and the resource's encryption context."
+  }
+}
+
+# Item 8: EventBridge may assume the role only for this rule.
+run "events_role_trust_names_the_rule" {
+  assert {
+    condition = jsondecode(aws_iam_role.events.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnEquals    = { "aws:SourceArn" = "arn:aws:events:us-east-1:123456789012:rule/ecs-task-stop-rule" }
+    }
+    error_message = "The EventBridge trust policy must check aws:SourceArn (the rule) as well as aws:SourceAccount."
+  }
+}
+
+# Item 9: events EventBridge cannot put into the stream are retried, then kept in a queue.
+run "rule_target_has_a_dead_letter_queue_and_retry_policy" {
+  assert {
+    condition     = aws_cloudwatch_event_target.this.dead_letter_config[0].arn == aws_sqs_queue.dead_letter[0].arn
+    error_message = "The rule target must have a dead-letter queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this.retry_policy[0].maximum_retry_attempts == 185 && aws_cloudwatch_event_target.this.retry_policy[0].maximum_event_age_in_seconds == 86400
+    error_message = "The rule target must retry for EventBridge's maximum (185 attempts, 24 h)."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dead_letter[0].sqs_managed_sse_enabled == true && aws_sqs_queue.dead_letter[0].message_retention_seconds == 1209600
+    error_message = "The dead-letter queue must be encrypted and keep events 14 days."
+  }
+
+  assert {
+    condition = jsondecode(aws_sqs_queue_policy.dead_letter[0].policy).Statement[0] == {
+      Sid       = "AllowRuleDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = ["sqs:SendMessage"]
+      Resource  = ["arn:aws:sqs:us-east-1:123456789012:ecs-task-stop-log-rule-dlq"]
+      Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:us-east-1:123456789012:rule/ecs-task-stop-rule" } }
+    }
+    error_message = "Only this rule may send dead letters to the queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letter[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.dead_letter[0].dimensions["QueueName"] == aws_sqs_queue.dead_letter[0].name
+    error_message = "A dead letter must raise an alarm."
+  }
+}
+
+run "dead_letter_queue_can_be_left_out" {
+  variables {
+    create_dead_letter_queue = false
+  }
+
+  assert {
+    condition     = length(aws_sqs_queue.dead_letter) == 0 && length(aws_cloudwatch_event_target.this.dead_letter_config) == 0 && length(aws_cloudwatch_metric_alarm.dead_letter) == 0
+    error_message = "create_dead_letter_queue = false must create no queue."
+  }
+}
+
+# Item 9: the backup bucket can log access; item 3: it can be Object-Locked like the archive.
+run "backup_bucket_access_logging_and_object_lock" {
+  variables {
+    backup_access_log_bucket = "central-access-logs"
+    backup_object_lock       = { retention_days = 30 }
+  }
+
+  assert {
+    condition     = module.backup_bucket[0].access_log_bucket == "central-access-logs" && module.backup_bucket[0].object_lock_retention_days == 30
+    error_message = "Access logging and Object Lock must reach the backup bucket."
+  }
+}
+
+# Item 10: the default buffer is the article's 60 s.
+run "the_articles_buffering_by_default" {
+  assert {
+    condition     = output.buffering_interval == 60
+    error_message = "The stream must buffer 60 s by default, as the article does."
+  }
 }

@@ -206,3 +206,75 @@ run "rejects_bad_data_freshness_threshold_seconds" {
 
   expect_failures = [var.data_freshness_threshold_seconds]
 }
+
+# Issue #25
+
+run "rejects_backup_prefix_with_a_wildcard" {
+  command = plan
+
+  variables {
+    backup_prefix = "ecs-*/"
+  }
+
+  expect_failures = [var.backup_prefix]
+}
+
+run "rejects_bad_backup_error_output_prefix" {
+  command = plan
+
+  variables {
+    backup_error_output_prefix = "failed*"
+  }
+
+  expect_failures = [var.backup_error_output_prefix]
+}
+
+run "rejects_an_error_prefix_inside_the_backup_prefix" {
+  command = plan
+
+  variables {
+    backup_error_output_prefix = "ecs-task-stop-log/failed/"
+  }
+
+  expect_failures = [aws_kinesis_firehose_delivery_stream.this]
+}
+
+run "rejects_bad_event_retry_attempts" {
+  command = plan
+
+  variables {
+    event_retry_attempts = 186
+  }
+
+  expect_failures = [var.event_retry_attempts]
+}
+
+run "rejects_bad_event_maximum_age_seconds" {
+  command = plan
+
+  variables {
+    event_maximum_age_seconds = 59
+  }
+
+  expect_failures = [var.event_maximum_age_seconds]
+}
+
+run "rejects_bad_backup_access_log_bucket" {
+  command = plan
+
+  variables {
+    backup_access_log_bucket = "Not_A_Bucket"
+  }
+
+  expect_failures = [var.backup_access_log_bucket]
+}
+
+run "rejects_bad_backup_object_lock" {
+  command = plan
+
+  variables {
+    backup_object_lock = { retention_days = 0 }
+  }
+
+  expect_failures = [var.backup_object_lock]
+}

@@ -32,6 +32,9 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/mock" }
   }
+  mock_resource "aws_lambda_code_signing_config" {
+    defaults = { arn = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0mock0000000000000" }
+  }
 }
 
 variables {
@@ -85,8 +88,8 @@ run "defaults_follow_the_article_and_the_issue" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
-    error_message = "Concurrency must stay unreserved by default."
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == 10
+    error_message = "Concurrency must be reserved (10) by default: a guaranteed floor and a cap (issue #25, item 7)."
   }
 
   assert {
@@ -458,4 +461,178 @@ run "enrichment_image_only_uses_the_given_repositories" {
     ][0] == ["arn:aws:ecr:us-east-1:123456789012:repository/books/*"]
     error_message = "ECR reads must be limited to the given repositories."
   }
+}
+
+# Issue #25 (least-privilege review), lambda-forwarder items.
+
+run "kms_statements_are_bound_to_their_service_and_resource" {
+  variables {
+    destinations                       = ["datadog", "newrelic"]
+    datadog_api_key_secret_arn         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dd-AbCdEf"
+    newrelic_license_key_ssm_parameter = "/nr/license"
+    archive_kms_key_arn                = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    kms_key_arn                        = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+    key_kms_key_arns                   = ["arn:aws:kms:us-east-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]
+  }
+
+  # Item 5: no KMS statement may work outside the service it is for.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      try(s.Condition.StringEquals["kms:ViaService"], null) != null if anytrue([for a in s.Action : startswith(a, "kms:")])
+    ])
+    error_message = "Every KMS statement must carry a kms:ViaService condition."
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Condition if anytrue([for a in s.Action : startswith(a, "kms:")]) } == {
+      UseArchiveKey = {
+        StringEquals = { "kms:ViaService" = "s3.us-east-1.amazonaws.com" }
+        StringLike   = { "kms:EncryptionContext:aws:s3:arn" = ["arn:aws:s3:::mock-archive", "arn:aws:s3:::mock-archive/ecs-task-stop-log/*"] }
+      }
+      DecryptVendorKeySecrets = {
+        StringEquals = {
+          "kms:ViaService"                  = "secretsmanager.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:SecretARN" = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:dd-AbCdEf"]
+        }
+      }
+      DecryptVendorKeyParameters = {
+        StringEquals = {
+          "kms:ViaService"                      = "ssm.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:PARAMETER_ARN" = ["arn:aws:ssm:us-east-1:123456789012:parameter/nr/license"]
+        }
+      }
+      UseFunctionKeyForFailureQueue = {
+        StringEquals = {
+          "kms:ViaService"                    = "sqs.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:aws:sqs:arn" = ["arn:aws:sqs:us-east-1:123456789012:mock-failures"]
+        }
+      }
+      DecryptFunctionEnvironment = {
+        StringEquals = {
+          "kms:ViaService"                               = "lambda.us-east-1.amazonaws.com"
+          "kms:EncryptionContext:aws:lambda:FunctionArn" = ["arn:aws:lambda:us-east-1:123456789012:function:ecs-stop-forwarder"]
+        }
+      }
+    }
+    error_message = "Each KMS statement must be limited to its service and to the resource's encryption context."
+  }
+}
+
+# Item 8: Lambda does not set aws:SourceAccount / aws:SourceArn (or any other key a trust policy
+# could check) when it assumes a function's execution role, so no condition can be added
+# without breaking the function. This run pins the trust policy to the one principal instead.
+run "lambda_trust_has_no_condition_because_lambda_sets_no_source_keys_for_execution_roles" {
+  assert {
+    condition = jsondecode(aws_iam_role.this.assume_role_policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "LambdaAssumeRole"
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = ["sts:AssumeRole"]
+      }]
+    }
+    error_message = "Only the Lambda service may assume the execution role, with no other principal or action."
+  }
+}
+
+# Item 3: the role can write new versions of records but not delete, unlock or expire them,
+# and the archive bucket's Object Lock option reaches the bucket.
+run "archive_role_cannot_delete_or_unlock_records" {
+  variables {
+    archive_object_lock                        = { retention_days = 60 }
+    archive_noncurrent_version_expiration_days = 90
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [
+        for a in s.Action : !contains([
+          "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+          "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration",
+          "s3:PutBucketVersioning", "s3:PutBucketPolicy",
+        ], a)
+      ]
+    ]))
+    error_message = "The forwarder role must not be able to delete, unlock or expire archived versions."
+  }
+
+  assert {
+    condition     = module.archive_bucket[0].object_lock_retention_days == 60 && module.archive_bucket[0].noncurrent_version_expiration_days == 90
+    error_message = "archive_object_lock and archive_noncurrent_version_expiration_days must reach the archive bucket."
+  }
+}
+
+run "archive_keeps_old_versions_as_long_as_records_by_default" {
+  assert {
+    condition     = module.archive_bucket[0].noncurrent_version_expiration_days == 400 && module.archive_bucket[0].object_lock_retention_days == null
+    error_message = "Old versions must be kept as long as records (400 days), not 30; Object Lock is opt-in."
+  }
+}
+
+# Item 11: optional code signing.
+run "code_signing_config_from_signing_profiles" {
+  variables {
+    code_signing_profile_version_arns = ["arn:aws:signer:us-east-1:123456789012:/signing-profiles/ecs_stop_forwarder/abcdef1234"]
+    package_s3 = {
+      bucket         = "signed-artifacts"
+      key            = "signed/lambda.zip"
+      object_version = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_code_signing_config.this[0].allowed_publishers[0].signing_profile_version_arns == toset(var.code_signing_profile_version_arns)
+    error_message = "Only the given signing profiles may publish code."
+  }
+
+  assert {
+    condition     = aws_lambda_code_signing_config.this[0].policies[0].untrusted_artifact_on_deployment == "Enforce"
+    error_message = "Unsigned or wrongly signed code must be rejected, not only warned about."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.code_signing_config_arn == aws_lambda_code_signing_config.this[0].arn
+    error_message = "The function must use the code signing config."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.s3_bucket == "signed-artifacts"
+      && aws_lambda_function.this.s3_key == "signed/lambda.zip"
+      && aws_lambda_function.this.s3_object_version == "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+      && aws_lambda_function.this.filename == null
+    )
+    error_message = "package_s3 must deploy the signed zip Signer wrote to S3, pinned to its version."
+  }
+}
+
+run "code_signing_config_given_by_arn" {
+  variables {
+    code_signing_config_arn = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+  }
+
+  assert {
+    condition     = length(aws_lambda_code_signing_config.this) == 0 && aws_lambda_function.this.code_signing_config_arn == var.code_signing_config_arn
+    error_message = "An existing code signing config must be used, not created."
+  }
+}
+
+run "no_code_signing_by_default" {
+  assert {
+    condition     = length(aws_lambda_code_signing_config.this) == 0 && aws_lambda_function.this.code_signing_config_arn == null
+    error_message = "Code signing is opt-in."
+  }
+}
+
+run "code_signing_takes_one_source" {
+  command = plan
+
+  variables {
+    code_signing_config_arn           = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+    code_signing_profile_version_arns = ["arn:aws:signer:us-east-1:123456789012:/signing-profiles/ecs_stop_forwarder/abcdef1234"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
 }

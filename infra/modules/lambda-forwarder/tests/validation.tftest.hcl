@@ -376,3 +376,75 @@ run "rejects_bad_enrich_ecr_repository_arns" {
 
   expect_failures = [var.enrich_ecr_repository_arns]
 }
+
+# Issue #25
+
+run "rejects_reserved_concurrency_zero_which_stops_the_function" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 0
+  }
+
+  expect_failures = [var.reserved_concurrent_executions]
+}
+
+run "rejects_archive_prefix_with_a_wildcard" {
+  command = plan
+
+  variables {
+    archive_prefix = "ecs-*/"
+  }
+
+  expect_failures = [var.archive_prefix]
+}
+
+run "rejects_bad_archive_object_lock" {
+  command = plan
+
+  variables {
+    archive_object_lock = { retention_days = 0 }
+  }
+
+  expect_failures = [var.archive_object_lock]
+}
+
+run "rejects_bad_archive_noncurrent_version_expiration_days" {
+  command = plan
+
+  variables {
+    archive_noncurrent_version_expiration_days = 0
+  }
+
+  expect_failures = [var.archive_noncurrent_version_expiration_days]
+}
+
+run "rejects_bad_code_signing_config_arn" {
+  command = plan
+
+  variables {
+    code_signing_config_arn = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/x"
+  }
+
+  expect_failures = [var.code_signing_config_arn]
+}
+
+run "rejects_bad_code_signing_profile_version_arns" {
+  command = plan
+
+  variables {
+    code_signing_profile_version_arns = ["arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"]
+  }
+
+  expect_failures = [var.code_signing_profile_version_arns]
+}
+
+run "rejects_bad_package_s3" {
+  command = plan
+
+  variables {
+    package_s3 = { bucket = "Not_A_Bucket", key = "lambda.zip" }
+  }
+
+  expect_failures = [var.package_s3]
+}

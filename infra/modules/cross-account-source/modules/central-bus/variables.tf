@@ -37,6 +37,39 @@ variable "organization_id" {
   }
 }
 
+variable "allowed_sources" {
+  description = "Event sources (events:source) the senders may put on the bus; every entry of a PutEvents request must have one of them."
+  type        = list(string)
+  default     = ["aws.ecs"]
+
+  validation {
+    condition     = length(var.allowed_sources) > 0 && alltrue([for v in var.allowed_sources : length(v) > 0 && !strcontains(v, "*")])
+    error_message = "allowed_sources must be a non-empty list of exact event sources (no *)."
+  }
+}
+
+variable "allowed_detail_types" {
+  description = "Event detail-types (events:detail-type) the senders may put on the bus; every entry of a PutEvents request must have one of them."
+  type        = list(string)
+  default     = ["ECS Task State Change"]
+
+  validation {
+    condition     = length(var.allowed_detail_types) > 0 && alltrue([for v in var.allowed_detail_types : length(v) > 0 && !strcontains(v, "*")])
+    error_message = "allowed_detail_types must be a non-empty list of exact detail-types (no *)."
+  }
+}
+
+variable "existing_policy_json" {
+  description = "With create_event_bus = false (required then): the existing bus's current policy, whose statements are kept, because the bus policy resource replaces the whole policy. Statements with this module's Sids (AllowSourceAccounts, AllowOrganization) are replaced."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_policy_json == null || can(tolist(jsondecode(var.existing_policy_json).Statement))
+    error_message = "existing_policy_json must be a JSON policy document with a Statement list."
+  }
+}
+
 variable "tags" {
   description = "Tags applied to the bus."
   type        = map(string)

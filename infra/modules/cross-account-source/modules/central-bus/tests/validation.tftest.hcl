@@ -45,3 +45,33 @@ run "rejects_bad_organization_id" {
 
   expect_failures = [var.organization_id]
 }
+
+run "rejects_empty_allowed_sources" {
+  command = plan
+
+  variables {
+    allowed_sources = []
+  }
+
+  expect_failures = [var.allowed_sources]
+}
+
+run "rejects_empty_allowed_detail_types" {
+  command = plan
+
+  variables {
+    allowed_detail_types = []
+  }
+
+  expect_failures = [var.allowed_detail_types]
+}
+
+run "rejects_bad_existing_policy_json" {
+  command = plan
+
+  variables {
+    existing_policy_json = "{\"Version\": \"2012-10-17\"}"
+  }
+
+  expect_failures = [var.existing_policy_json]
+}
