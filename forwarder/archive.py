@@ -267,9 +267,11 @@ class S3Archive:
             encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
 
         def call() -> str:
+            # A checksum on every write: a bucket with Object Lock refuses a PUT without one (boto3
+            # sends CRC32 by default only from 1.36 on; the Lambda runtime's may be older).
             answer = self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", **encryption,
-                **condition,
+                ChecksumAlgorithm="CRC32", **condition,
             )  # fmt: skip
             return str(answer["ETag"])
 

@@ -130,7 +130,8 @@ def test_a_409_conditional_request_conflict_is_a_conflict(aws: MotoServer, metho
             service_message="A conflicting operation occurred. Retry the request.",
             http_status_code=409,
             expected_params={"Bucket": BUCKET, "Key": "p/k.json", "Body": b"{}\n",
-                             "ContentType": "application/json", "ServerSideEncryption": "AES256", **condition},
+                             "ContentType": "application/json", "ServerSideEncryption": "AES256",
+                             "ChecksumAlgorithm": "CRC32", **condition},
         )  # fmt: skip
         write: Callable[[], str | None] = (
             (lambda: store.create("p/k.json", b"{}\n", far()))

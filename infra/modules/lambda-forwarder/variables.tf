@@ -329,7 +329,7 @@ variable "archive_kms_key_arn" {
 }
 
 variable "archive_allow_list_bucket" {
-  description = "Grant s3:ListBucket on the archive bucket so reading a missing key returns 404 rather than 403. False keeps access to the prefix only, but missing keys then read as 403, which the current forwarder treats as an archive error (every new event fails)."
+  description = "Grant s3:ListBucket on the archive bucket so reading a missing key returns 404 rather than 403. False keeps access to the prefix only; new events are archived with a create-only write and never read first, so only a read of an object that vanished between two writes then fails (as 403)."
   type        = bool
   default     = true
 }
