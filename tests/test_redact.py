@@ -127,3 +127,11 @@ def test_the_shapes_an_environment_can_take_are_redacted_as_documented() -> None
     assert redact({"environment": {"DB_PASSWORD": "x"}}) == {"environment": REDACTED}
     assert redact({"environment": None}) == {"environment": None}
     assert redact({"value": "kept", "name": "plain"}) == {"value": "kept", "name": "plain"}
+
+
+def test_a_secret_key_gets_the_marker_and_plain_name_value_pairs_keep_their_value() -> None:
+    out = redact({"apiKey": "k-1", "detail": {"attributes": [{"name": "ecs.cpu-architecture", "value": "x86_64"}],
+                                              "nested": {"value": "plain"}}})  # fmt: skip
+    assert out["apiKey"] == REDACTED  # the marker, not a null: a reader sees something was there
+    assert out["detail"]["attributes"][0]["value"] == "x86_64"
+    assert out["detail"]["nested"]["value"] == "plain"
