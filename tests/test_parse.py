@@ -219,3 +219,25 @@ def test_every_way_of_building_a_record_keeps_the_json_form_in_the_contracts_ord
 def test_times_are_written_in_one_canonical_form(written: str, canonical: str) -> None:
     record = parse_event(make_event(startedAt=written))
     assert record.started_at == canonical
+
+
+def test_with_findings_reclassifies_and_carries_what_enrichment_read() -> None:
+    from forwarder.model import Enrichment, Evidence, Findings
+    from forwarder.parse import with_findings
+    from tests.events import container
+
+    record = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                                    containers=[container("app", 1)]))  # fmt: skip
+    lines = ("booting", "exec /app/run: exec format error")
+    enrichment = Enrichment("ok", "unavailable: ecr:BatchGetImage: ImageNotFound")
+    found = with_findings(record, Findings(container="app", log_lines=lines), enrichment)
+    assert (found.category, found.severity) == ("image-platform-mismatch", "error")
+    assert (found.culprit_container, found.exit_code) == ("app", 1)
+    assert "exec format error" in found.hint and found.hint != record.hint
+    assert found.message.endswith("stopped: image-platform-mismatch in container app (exit 1)") or \
+        "image-platform-mismatch in container app (exit 1)" in found.message
+    assert found.evidence[0] == Evidence("logs", "exec /app/run: exec format error")
+    assert found.evidence[1].source == "event"
+    assert found.enrichment == enrichment and found.log_tail == lines
+    assert with_findings(record, Findings(container="app"), enrichment).log_tail is None  # none read
+    assert (found.event_id, found.task_arn, found.containers) == (record.event_id, record.task_arn, record.containers)
