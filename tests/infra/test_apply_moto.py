@@ -3,7 +3,8 @@
 The root configuration ``tests/infra/moto_root`` calls lambda-forwarder (with every optional
 setting given a value), firehose-fallback (Datadog, 0 s buffering) and the cross-account
 source/central-bus pair, with the AWS provider's endpoints pointed at moto on 127.0.0.1 and
-a tiny zip generated here as the Lambda package. State is local, in a temporary directory.
+a tiny zip generated here as the Lambda package, with the manifest `make package` writes beside
+it. State is local, in a temporary directory.
 
 Emulator gaps (moto 5.x), handled rather than hidden:
 - moto does not store a function's ``logging_config``: a second plan shows it as an in-place
@@ -41,6 +42,15 @@ boto3 = pytest.importorskip("boto3")
 
 MOTO_ROOT = Path(__file__).parent / "moto_root"
 REGION = "us-east-1"
+#: What forwarder.package.build records for RUNTIME=python3.13 (beside the zip as <zip>.json).
+PACKAGE_MANIFEST = {
+    "schema": "ecs-stop-forwarder/lambda-artifact/v1",
+    "version": "0.0.0-moto",
+    "runtime": "python3.13",
+    "python": "3.13",
+    "bytecode": "unchecked-hash",
+    "pyc": 0,
+}
 ARTICLE_PATTERN = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Task State Change"],
@@ -111,6 +121,10 @@ def applied(
     package = work / "lambda.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("forwarder/handler.py", "def lambda_handler(event, context):\n    return None\n")
+    # The manifest `make package` writes beside the zip, which the module checks against its
+    # runtime (moto_root deploys python3.13); this zip has no bytecode, but it stands for one built
+    # with RUNTIME=python3.13, so the apply goes through the matching-runtime path.
+    package.with_name(package.name + ".json").write_text(json.dumps(PACKAGE_MANIFEST))
 
     args = ["-var", f"endpoint={moto_endpoint}", "-var", f"package_path={package}"]
     terraform.init(work)
@@ -150,6 +164,8 @@ def test_lambda_handler_runtime_architecture(applied: Applied) -> None:
     )
     assert config["Handler"] == "forwarder.handler.lambda_handler"
     assert config["Runtime"] == "python3.13"
+    # The module read the manifest beside the zip and found the runtime it deploys.
+    assert applied.outputs["lambda"]["package_runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
     assert config["MemorySize"] == 512
     assert config["Timeout"] == 30

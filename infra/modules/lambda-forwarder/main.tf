@@ -10,6 +10,20 @@ locals {
   # dist/lambda.zip at the repository root, built by `make package`; or a (signed) zip in S3.
   package_path = var.package_s3 == null ? coalesce(var.package_path, "${path.module}/../../../dist/lambda.zip") : null
 
+  # The manifest `make package` writes beside the zip (forwarder/package.py): the runtime whose
+  # Python compiled the zip's bytecode, or null for a zip of sources only. A 3.12 zip on the
+  # python3.13 runtime still runs, but 3.13 ignores 3.12's pycs and compiles every module again
+  # at each cold start (Lambda's /var/task is read-only, so nothing is cached): the point of the
+  # bytecode is lost without an error. The preconditions on the function refuse that.
+  package_manifest_path = !var.verify_package_runtime ? null : (
+    var.package_manifest_path != null ? var.package_manifest_path : (local.package_path == null ? null : "${local.package_path}.json")
+  )
+  package_manifest_found = local.package_manifest_path == null ? false : fileexists(local.package_manifest_path)
+  package_manifest       = local.package_manifest_found ? try(jsondecode(file(local.package_manifest_path)), null) : null
+  # "runtime" must be present: null (sources only) or pythonX.Y. Anything else is not its manifest.
+  package_manifest_valid = try(contains(keys(local.package_manifest), "runtime") && (local.package_manifest.runtime == null || can(regex("^python3\\.[0-9]+$", local.package_manifest.runtime))), false)
+  package_runtime        = local.package_manifest_valid ? local.package_manifest.runtime : null
+
   # The function's ARN, built rather than read so the role policy can name it without a cycle.
   function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
 
@@ -105,6 +119,22 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = !contains(var.destinations, "newrelic") || local.newrelic_key_given
       error_message = "destinations includes newrelic: set newrelic_license_key_secret_arn or newrelic_license_key_ssm_parameter."
+    }
+    precondition {
+      condition     = !var.verify_package_runtime || local.package_manifest_path != null
+      error_message = "package_s3 is set, so there is no local zip to find a manifest beside: set package_manifest_path to the manifest `make package` wrote beside the zip you uploaded (dist/lambda.zip.json), or verify_package_runtime = false to deploy without the runtime check."
+    }
+    precondition {
+      condition     = local.package_manifest_path == null || local.package_manifest_found
+      error_message = "No package manifest at ${coalesce(local.package_manifest_path, "-")}: build the zip with `RUNTIME=${var.runtime} make package`, which writes dist/lambda.zip and its manifest dist/lambda.zip.json; or set package_manifest_path, or verify_package_runtime = false for a zip built without one."
+    }
+    precondition {
+      condition     = !local.package_manifest_found || local.package_manifest_valid
+      error_message = "${coalesce(local.package_manifest_path, "-")} is not a manifest written by `make package` (it needs \"runtime\": a Lambda Python runtime, or null for sources only): rebuild the zip with `RUNTIME=${var.runtime} make package`."
+    }
+    precondition {
+      condition     = local.package_runtime == null || local.package_runtime == var.runtime
+      error_message = "The package was built for ${coalesce(local.package_runtime, "-")} (its bytecode is compiled by that Python) but runtime is ${var.runtime}, which would ignore that bytecode and compile every module at each cold start: rebuild it with `RUNTIME=${var.runtime} make package`, or set runtime = \"${coalesce(local.package_runtime, "-")}\"."
     }
     precondition {
       condition     = var.code_signing_config_arn == null || length(var.code_signing_profile_version_arns) == 0

@@ -77,3 +77,13 @@ output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms (empty when create_alarms is false)."
   value       = [for key in local.alarm_order : aws_cloudwatch_metric_alarm.this[key].arn if var.create_alarms]
 }
+
+output "package_manifest_path" {
+  description = "The package manifest the runtime check read (null when verify_package_runtime is false)."
+  value       = local.package_manifest_path
+}
+
+output "package_runtime" {
+  description = "The runtime the package's bytecode was compiled for, from its manifest (null: a source-only zip, or the check is off)."
+  value       = local.package_runtime
+}

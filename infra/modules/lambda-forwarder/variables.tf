@@ -55,6 +55,18 @@ variable "package_s3" {
   }
 }
 
+variable "package_manifest_path" {
+  description = "Path of the manifest `make package` writes beside the zip (`<zip>.json`), read at plan time to check that the zip was built for runtime. Null means `<package_path>.json`; with package_s3, the manifest of the zip you uploaded. See verify_package_runtime."
+  type        = string
+  default     = null
+}
+
+variable "verify_package_runtime" {
+  description = "Refuse a package whose manifest records another Python runtime than runtime (its bytecode would be ignored), and a package without a manifest. A source-only zip (manifest runtime null) is accepted with either runtime. False skips the check, for a zip built without `make package`."
+  type        = bool
+  default     = true
+}
+
 variable "code_signing_config_arn" {
   description = "ARN of an existing Lambda code signing config (for example one your organization manages) the function must use. Null and no code_signing_profile_version_arns: no code signing."
   type        = string

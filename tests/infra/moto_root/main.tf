@@ -159,6 +159,7 @@ output "lambda" {
     event_rule_name            = "moto-ecs-stop-forwarder-task-stopped"
     environment_variable_names = module.lambda.environment_variable_names
     alarm_arns                 = module.lambda.alarm_arns
+    package_runtime            = module.lambda.package_runtime
   }
 }
 
