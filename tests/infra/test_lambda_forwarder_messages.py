@@ -1,4 +1,5 @@
-"""The lambda-forwarder module's refusals say what is wrong and what to do, word for word.
+"""The lambda-forwarder module's refusals (issue #20: the package's runtime, SnapStart) say what is
+wrong and what to do, word for word.
 
 ``terraform test`` proves that a run fails (``expect_failures``) but not with which message, and it
 skips the rest of a file after a run that errors. So each case here is one file with one run and no
@@ -39,13 +40,13 @@ CASES: dict[str, tuple[dict[str, object], str]] = {
         {"package_path": f"{FIXTURES}/python3.12/lambda.zip", "runtime": "python3.13"},
         "The package was built for python3.12 (its bytecode is compiled by that Python) but runtime "
         "is python3.13, which would ignore that bytecode and compile every module at each cold "
-        "start: rebuild it with `RUNTIME=python3.13 make package`, or set runtime = \"python3.12\".",
+        'start: rebuild it with `RUNTIME=python3.13 make package`, or set runtime = "python3.12".',
     ),
     "manifest_313_on_runtime_312": (
         {"package_path": f"{FIXTURES}/python3.13/lambda.zip"},
         "The package was built for python3.13 (its bytecode is compiled by that Python) but runtime "
         "is python3.12, which would ignore that bytecode and compile every module at each cold "
-        "start: rebuild it with `RUNTIME=python3.12 make package`, or set runtime = \"python3.13\".",
+        'start: rebuild it with `RUNTIME=python3.12 make package`, or set runtime = "python3.13".',
     ),
     "no_manifest_beside_the_zip": (
         {"package_path": f"{FIXTURES}/without-manifest/lambda.zip"},
@@ -66,6 +67,11 @@ CASES: dict[str, tuple[dict[str, object], str]] = {
         "package_manifest_path to the manifest `make package` wrote beside the zip you uploaded "
         "(dist/lambda.zip.json), or verify_package_runtime = false to deploy without the runtime "
         "check.",
+    ),
+    "snap_start_with_more_than_512_mb_of_ephemeral_storage": (
+        {"package_path": f"{FIXTURES}/lambda.zip", "snap_start": True, "ephemeral_storage_size": 1024},
+        "snap_start = true with ephemeral_storage_size = 1024: Lambda SnapStart does not support "
+        "ephemeral storage above 512 MB. Set ephemeral_storage_size = 512, or snap_start = false.",
     ),
 }
 

@@ -29,7 +29,15 @@ locals {
 
   code_signing_config_arn = length(var.code_signing_profile_version_arns) > 0 ? aws_lambda_code_signing_config.this[0].arn : var.code_signing_config_arn
 
-  handler = "forwarder.handler.lambda_handler"
+  # SnapStart (snap_start): Lambda snapshots a version when it is published, and only published
+  # versions are restored from a snapshot; $LATEST would start cold. So with snap_start every change
+  # publishes a version, the alias "live" follows it, and everything that invokes or configures the
+  # invocation names the alias: the rule's target, its permission, the async invoke config.
+  # forwarder.snapstart registers the runtime hooks (before the snapshot: settings, S3 client and
+  # TLS context built, no key read; after each restore: vendor clients and connections dropped, keys
+  # read again, the jitter's random generator reseeded) around forwarder.handler's handler.
+  handler    = var.snap_start ? "forwarder.snapstart.lambda_handler" : "forwarder.handler.lambda_handler"
+  alias_name = "live"
 
   archive_enabled    = var.create_archive_bucket || var.archive_bucket_name != null
   archive_bucket     = var.create_archive_bucket ? module.archive_bucket[0].bucket_id : var.archive_bucket_name
@@ -89,6 +97,18 @@ resource "aws_lambda_function" "this" {
   timeout                        = var.timeout
   reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
   kms_key_arn                    = var.kms_key_arn
+  publish                        = var.snap_start
+
+  dynamic "snap_start" {
+    for_each = var.snap_start ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
+
+  ephemeral_storage {
+    size = var.ephemeral_storage_size
+  }
 
   environment {
     variables = local.environment
@@ -137,6 +157,10 @@ resource "aws_lambda_function" "this" {
       error_message = "The package was built for ${coalesce(local.package_runtime, "-")} (its bytecode is compiled by that Python) but runtime is ${var.runtime}, which would ignore that bytecode and compile every module at each cold start: rebuild it with `RUNTIME=${var.runtime} make package`, or set runtime = \"${coalesce(local.package_runtime, "-")}\"."
     }
     precondition {
+      condition     = !var.snap_start || var.ephemeral_storage_size <= 512
+      error_message = "snap_start = true with ephemeral_storage_size = ${var.ephemeral_storage_size}: Lambda SnapStart does not support ephemeral storage above 512 MB. Set ephemeral_storage_size = 512, or snap_start = false."
+    }
+    precondition {
       condition     = var.code_signing_config_arn == null || length(var.code_signing_profile_version_arns) == 0
       error_message = "Set code_signing_config_arn (an existing config) or code_signing_profile_version_arns (a config created here), not both."
     }
@@ -163,8 +187,21 @@ resource "aws_lambda_code_signing_config" "this" {
   tags = var.tags
 }
 
+# With snap_start, the name EventBridge invokes: it follows the version each change publishes.
+resource "aws_lambda_alias" "live" {
+  count = var.snap_start ? 1 : 0
+
+  name             = local.alias_name
+  description      = "The published version EventBridge invokes, restored from its SnapStart snapshot"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
+# Retries and the on-failure queue are configured per version or alias: with snap_start, the alias
+# that is invoked (a config on the unqualified name would only apply to $LATEST).
 resource "aws_lambda_function_event_invoke_config" "this" {
   function_name                = aws_lambda_function.this.function_name
+  qualifier                    = one(aws_lambda_alias.live[*].name)
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
 

@@ -8,6 +8,26 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "handler" {
+  description = "Handler of the function: forwarder.snapstart.lambda_handler with snap_start, else forwarder.handler.lambda_handler."
+  value       = aws_lambda_function.this.handler
+}
+
+output "alias_arn" {
+  description = "ARN of the alias live on the published version, which EventBridge invokes (null without snap_start)."
+  value       = one(aws_lambda_alias.live[*].arn)
+}
+
+output "invoked_arn" {
+  description = "ARN the EventBridge rule invokes: the alias live with snap_start, else the function."
+  value       = aws_cloudwatch_event_target.this.arn
+}
+
+output "invoked_version" {
+  description = "Version EventBridge invokes: the published version behind the alias with snap_start, else $LATEST."
+  value       = var.snap_start ? aws_lambda_function.this.version : "$LATEST"
+}
+
 output "role_arn" {
   description = "ARN of the function's execution role."
   value       = aws_iam_role.this.arn

@@ -144,6 +144,23 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+variable "ephemeral_storage_size" {
+  description = "Size of the function's /tmp in MiB (the forwarder writes nothing there). At most 512 with snap_start: Lambda SnapStart does not support more."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240 && floor(var.ephemeral_storage_size) == var.ephemeral_storage_size
+    error_message = "ephemeral_storage_size must be a whole number of MiB between 512 and 10240."
+  }
+}
+
+variable "snap_start" {
+  description = "Lambda SnapStart: each change publishes a version that Lambda initializes and snapshots; EventBridge invokes it through the alias live, restored from the snapshot instead of a cold start, with the handler forwarder.snapstart.lambda_handler. Costs a cache charge per published version and a charge per restore (README). Not with ephemeral_storage_size above 512."
+  type        = bool
+  default     = false
+}
+
 variable "log_retention_in_days" {
   description = "Retention of the function's CloudWatch log group, in days."
   type        = number
