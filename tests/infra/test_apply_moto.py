@@ -1,14 +1,21 @@
 """Apply the modules into a local moto server, check what AWS would hold, then destroy.
 
 The root configuration ``tests/infra/moto_root`` calls lambda-forwarder (with every optional
-setting given a value), firehose-fallback (Datadog, 0 s buffering) and the cross-account
-source/central-bus pair, with the AWS provider's endpoints pointed at moto on 127.0.0.1 and
-a tiny zip generated here as the Lambda package. State is local, in a temporary directory.
+setting given a value, and again with ``snap_start = true``), firehose-fallback (Datadog, 0 s
+buffering) and the cross-account source/central-bus pair, with the AWS provider's endpoints
+pointed at moto on 127.0.0.1 and a tiny zip generated here as the Lambda package, with the
+manifest `make package` writes beside it. State is local, in a temporary directory.
 
 Emulator gaps (moto 5.x), handled rather than hidden:
 - moto does not store a function's ``logging_config``: a second plan shows it as an in-place
   update of ``aws_lambda_function``; ``test_second_plan_only_shows_known_moto_gaps`` allows
   exactly that change and nothing else.
+- moto accepts SnapStart in CreateFunction but does not store it (GetFunction answers
+  ``SnapStart.ApplyOn = None`` whatever was sent), and keeps one async invoke config per function
+  whatever its qualifier. The ``snap_start = true`` instance (``lambda_snapstart``) is applied for
+  its wiring (published version, alias, the rule's target and permission on the alias); the second
+  plan's update of its ``snap_start`` (and the version that update would publish, which the alias
+  would follow) is allowed as the same kind of gap.
 - Everything else the modules declare (alarms, Firehose SSE and Secrets Manager key, bus
   policy with its source/detail-type condition, invoke config, reserved concurrency, S3
   hardening with Object Lock, rule-target retry policies and dead-letter queues) is accepted by
@@ -41,6 +48,15 @@ boto3 = pytest.importorskip("boto3")
 
 MOTO_ROOT = Path(__file__).parent / "moto_root"
 REGION = "us-east-1"
+#: What forwarder.package.build records for RUNTIME=python3.13 (beside the zip as <zip>.json).
+PACKAGE_MANIFEST = {
+    "schema": "ecs-stop-forwarder/lambda-artifact/v1",
+    "version": "0.0.0-moto",
+    "runtime": "python3.13",
+    "python": "3.13",
+    "bytecode": "unchecked-hash",
+    "pyc": 0,
+}
 ARTICLE_PATTERN = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Task State Change"],
@@ -111,6 +127,10 @@ def applied(
     package = work / "lambda.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("forwarder/handler.py", "def lambda_handler(event, context):\n    return None\n")
+    # The manifest `make package` writes beside the zip, which the module checks against its
+    # runtime (moto_root deploys python3.13); this zip has no bytecode, but it stands for one built
+    # with RUNTIME=python3.13, so the apply goes through the matching-runtime path.
+    package.with_name(package.name + ".json").write_text(json.dumps(PACKAGE_MANIFEST))
 
     args = ["-var", f"endpoint={moto_endpoint}", "-var", f"package_path={package}"]
     terraform.init(work)
@@ -150,6 +170,8 @@ def test_lambda_handler_runtime_architecture(applied: Applied) -> None:
     )
     assert config["Handler"] == "forwarder.handler.lambda_handler"
     assert config["Runtime"] == "python3.13"
+    # The module read the manifest beside the zip and found the runtime it deploys.
+    assert applied.outputs["lambda"]["package_runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
     assert config["MemorySize"] == 512
     assert config["Timeout"] == 30
@@ -195,6 +217,41 @@ def test_async_invoke_config_sends_failures_to_the_queue(applied: Applied) -> No
         QueueUrl=applied.outputs["lambda"]["failure_queue_url"], AttributeNames=["All"]
     )["Attributes"]
     assert attrs.get("SqsManagedSseEnabled") == "true"
+
+
+def test_snap_start_invokes_the_published_version_through_its_alias(applied: Applied) -> None:
+    """With snap_start, the rule, its permission and the async invoke config name the alias live
+    on the published version (SnapStart restores only published versions). moto does not keep the
+    SnapStart setting itself (it answers ApplyOn None whatever was sent), nor qualifiers on async
+    invoke configs (it keeps one per function): those are checked by the module's terraform test."""
+    out = applied.outputs["lambda_snapstart"]
+    lam = applied.client("lambda")
+    name = out["function_name"]
+    assert (
+        lam.get_function_configuration(FunctionName=name)["Handler"] == "forwarder.snapstart.lambda_handler"
+    )
+    assert out["handler"] == "forwarder.snapstart.lambda_handler"
+
+    alias = lam.get_alias(FunctionName=name, Name="live")
+    published = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]]
+    assert alias["FunctionVersion"] != "$LATEST" and alias["FunctionVersion"] in published
+    assert out["invoked_version"] == alias["FunctionVersion"]
+    assert out["alias_arn"] == out["invoked_arn"] == alias["AliasArn"]
+    assert alias["AliasArn"].endswith(f":function:{name}:live")
+
+    targets = applied.client("events").list_targets_by_rule(Rule=out["event_rule_name"])["Targets"]
+    assert [t["Arn"] for t in targets] == [alias["AliasArn"]]
+    assert targets[0]["DeadLetterConfig"]["Arn"].endswith(":moto-ecs-stop-snapstart-failures")
+
+    policy = json.loads(lam.get_policy(FunctionName=name, Qualifier="live")["Policy"])
+    allow = [s for s in policy["Statement"] if s["Sid"] == "AllowEventBridgeInvoke"]
+    assert len(allow) == 1 and allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow[0]["Resource"] == alias["AliasArn"]
+
+    invoke = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="live")
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        ":moto-ecs-stop-snapstart-failures"
+    )
 
 
 def test_reserved_concurrency_is_set(applied: Applied) -> None:
@@ -301,7 +358,20 @@ def test_second_plan_only_shows_known_moto_gaps(applied: Applied) -> None:
         for rc in shown.get("resource_changes", [])
         if rc["change"]["actions"] != ["no-op"]
     }
-    allowed = {"module.lambda.aws_lambda_function.this": ["logging_config"]}
+    allowed = {
+        "module.lambda.aws_lambda_function.this": ["logging_config"],
+        # moto keeps neither logging_config nor snap_start; with publish = true, the update that
+        # puts them back would publish a new version (version and qualified ARNs unknown until
+        # then), and the alias would follow it.
+        "module.lambda_snapstart.aws_lambda_function.this": [
+            "logging_config",
+            "qualified_arn",
+            "qualified_invoke_arn",
+            "snap_start",
+            "version",
+        ],
+        "module.lambda_snapstart.aws_lambda_alias.live[0]": ["function_version"],
+    }
     assert {k: v for k, v in changed.items() if allowed.get(k) != v} == {}
 
 

@@ -22,7 +22,9 @@ resource "aws_cloudwatch_event_target" "this" {
   rule           = aws_cloudwatch_event_rule.this.name
   event_bus_name = var.event_bus_name
   target_id      = "forwarder"
-  arn            = aws_lambda_function.this.arn
+  # With snap_start, the alias on the published version (SnapStart restores only published
+  # versions); otherwise the function ($LATEST).
+  arn = var.snap_start ? aws_lambda_alias.live[0].arn : aws_lambda_function.this.arn
 
   # Events EventBridge itself cannot hand to Lambda (e.g. the function was deleted or the
   # permission is missing) land in the same queue as failed invocations.
@@ -35,6 +37,7 @@ resource "aws_lambda_permission" "events" {
   statement_id  = "AllowEventBridgeInvoke"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
+  qualifier     = one(aws_lambda_alias.live[*].name)
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }

@@ -8,6 +8,26 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "handler" {
+  description = "Handler of the function: forwarder.snapstart.lambda_handler with snap_start, else forwarder.handler.lambda_handler."
+  value       = aws_lambda_function.this.handler
+}
+
+output "alias_arn" {
+  description = "ARN of the alias live on the published version, which EventBridge invokes (null without snap_start)."
+  value       = one(aws_lambda_alias.live[*].arn)
+}
+
+output "invoked_arn" {
+  description = "ARN the EventBridge rule invokes: the alias live with snap_start, else the function."
+  value       = aws_cloudwatch_event_target.this.arn
+}
+
+output "invoked_version" {
+  description = "Version EventBridge invokes: the published version behind the alias with snap_start, else $LATEST."
+  value       = var.snap_start ? aws_lambda_function.this.version : "$LATEST"
+}
+
 output "role_arn" {
   description = "ARN of the function's execution role."
   value       = aws_iam_role.this.arn
@@ -76,4 +96,14 @@ output "environment_variable_names" {
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms (empty when create_alarms is false)."
   value       = [for key in local.alarm_order : aws_cloudwatch_metric_alarm.this[key].arn if var.create_alarms]
+}
+
+output "package_manifest_path" {
+  description = "The package manifest the runtime check read (null when verify_package_runtime is false)."
+  value       = local.package_manifest_path
+}
+
+output "package_runtime" {
+  description = "The runtime the package's bytecode was compiled for, from its manifest (null: a source-only zip, or the check is off)."
+  value       = local.package_runtime
 }

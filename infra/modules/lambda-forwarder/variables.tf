@@ -55,6 +55,18 @@ variable "package_s3" {
   }
 }
 
+variable "package_manifest_path" {
+  description = "Path of the manifest `make package` writes beside the zip (`<zip>.json`), read at plan time to check that the zip was built for runtime. Null means `<package_path>.json`; with package_s3, the manifest of the zip you uploaded. See verify_package_runtime."
+  type        = string
+  default     = null
+}
+
+variable "verify_package_runtime" {
+  description = "Refuse a package whose manifest records another Python runtime than runtime (its bytecode would be ignored), and a package without a manifest. A source-only zip (manifest runtime null) is accepted with either runtime. False skips the check, for a zip built without `make package`."
+  type        = bool
+  default     = true
+}
+
 variable "code_signing_config_arn" {
   description = "ARN of an existing Lambda code signing config (for example one your organization manages) the function must use. Null and no code_signing_profile_version_arns: no code signing."
   type        = string
@@ -130,6 +142,23 @@ variable "reserved_concurrent_executions" {
     condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
     error_message = "reserved_concurrent_executions must be null or a whole number >= 1 (0 would stop the function)."
   }
+}
+
+variable "ephemeral_storage_size" {
+  description = "Size of the function's /tmp in MiB (the forwarder writes nothing there). At most 512 with snap_start: Lambda SnapStart does not support more."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240 && floor(var.ephemeral_storage_size) == var.ephemeral_storage_size
+    error_message = "ephemeral_storage_size must be a whole number of MiB between 512 and 10240."
+  }
+}
+
+variable "snap_start" {
+  description = "Lambda SnapStart: each change publishes a version that Lambda initializes and snapshots; EventBridge invokes it through the alias live, restored from the snapshot instead of a cold start, with the handler forwarder.snapstart.lambda_handler. Costs a cache charge per published version and a charge per restore (README). Not with ephemeral_storage_size above 512."
+  type        = bool
+  default     = false
 }
 
 variable "log_retention_in_days" {

@@ -122,6 +122,24 @@ module "lambda" {
   alarm_sns_topic_arn = aws_sns_topic.alarms.arn
 }
 
+# The same module with snap_start: a published version, the alias live, and the rule's target,
+# permission and async invoke config on the alias. moto accepts SnapStart in CreateFunction but
+# does not keep it (GetFunction always answers SnapStart.ApplyOn = None), so what this checks is
+# the wiring; the snap_start block itself is checked by the module's terraform test.
+module "lambda_snapstart" {
+  source = "../../../infra/modules/lambda-forwarder"
+
+  name         = "moto-ecs-stop-snapstart"
+  package_path = var.package_path
+  runtime      = "python3.13"
+  snap_start   = true
+  destinations = ["stdout"]
+
+  create_archive_bucket = false
+  archive_bucket_name   = module.lambda.archive_bucket
+  create_alarms         = false
+}
+
 module "firehose" {
   source = "../../../infra/modules/firehose-fallback"
 
@@ -159,6 +177,19 @@ output "lambda" {
     event_rule_name            = "moto-ecs-stop-forwarder-task-stopped"
     environment_variable_names = module.lambda.environment_variable_names
     alarm_arns                 = module.lambda.alarm_arns
+    package_runtime            = module.lambda.package_runtime
+  }
+}
+
+output "lambda_snapstart" {
+  description = "Outputs of the lambda-forwarder module with snap_start."
+  value = {
+    function_name   = module.lambda_snapstart.function_name
+    handler         = module.lambda_snapstart.handler
+    alias_arn       = module.lambda_snapstart.alias_arn
+    invoked_arn     = module.lambda_snapstart.invoked_arn
+    invoked_version = module.lambda_snapstart.invoked_version
+    event_rule_name = "moto-ecs-stop-snapstart-task-stopped"
   }
 }
 

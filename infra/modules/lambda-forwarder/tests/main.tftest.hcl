@@ -580,6 +580,8 @@ run "code_signing_config_from_signing_profiles" {
       key            = "signed/lambda.zip"
       object_version = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
     }
+    # The manifest make package wrote beside the zip before it was signed (tests/fixtures: sources only).
+    package_manifest_path = "tests/fixtures/lambda.zip.json"
   }
 
   assert {

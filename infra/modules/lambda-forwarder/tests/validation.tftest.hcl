@@ -448,3 +448,15 @@ run "rejects_bad_package_s3" {
 
   expect_failures = [var.package_s3]
 }
+
+# Issue #20
+
+run "rejects_bad_ephemeral_storage_size" {
+  command = plan
+
+  variables {
+    ephemeral_storage_size = 256
+  }
+
+  expect_failures = [var.ephemeral_storage_size]
+}
