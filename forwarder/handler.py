@@ -96,7 +96,8 @@ class Runtime:
         settings = Settings.from_env(environ)
         if not settings.archive_bucket:
             raise ConfigError("ARCHIVE_BUCKET is not set: the Lambda keeps a copy of every event in S3")
-        if any(name != "stdout" for name in settings.destinations):
+        urls = {"datadog": settings.datadog.url, "newrelic": settings.newrelic.url}
+        if any(urls.get(name, "").startswith("https://") for name in settings.destinations):
             prepare_tls()  # beside the S3 client's construction and the first event's archive write
         archive = S3Archive(
             client_factory("s3", retries=False),  # the archive retries S3 within the deadline itself
