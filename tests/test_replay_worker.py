@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from forwarder.archive import LocalArchive
-from forwarder.errors import BatchError, BatchMisconfigured, BatchRejected, BatchUnfinished, VendorThrottled
 from forwarder.destinations.base import DELIVERED, Outcome
 from forwarder.digest import Selection
+from forwarder.errors import BatchError, BatchMisconfigured, BatchRejected, BatchUnfinished, VendorThrottled
 from forwarder.payloads import DatadogEncoder
 from forwarder.replay_worker import Worker, _raise_for
 from forwarder.scale.batch import BatchPlan, replay_batch
