@@ -81,7 +81,7 @@ def worst_case_seconds(worker_timeout: float, retrier: dict[str, Any]) -> float:
     for _ in range(retrier["MaxAttempts"]):
         waits += min(delay, retrier["MaxDelaySeconds"])
         delay *= retrier["BackoffRate"]
-    return (retrier["MaxAttempts"] + 1) * worker_timeout + waits
+    return float((retrier["MaxAttempts"] + 1) * worker_timeout + waits)
 
 
 def definition() -> dict[str, Any]:
