@@ -124,3 +124,16 @@ def test_every_placeholder_is_one_the_module_fills_in() -> None:
     main = (ROOT / "infra/modules/replay-at-scale/main.tf").read_text()
     call = re.search(r"templatefile\(\"\$\{path\.module\}/state-machine\.asl\.json\", \{(.*?)\}\)", main, re.S)
     assert call is not None and set(re.findall(r"^\s*(\w+)\s*=", call.group(1), re.M)) == used
+
+
+def test_the_emulator_cannot_create_the_state_machine_so_the_module_stays_out_of_its_apply(aws: Any) -> None:
+    """The AWS provider plans ``aws_sfn_state_machine`` with ``ValidateStateMachineDefinition``,
+    which moto does not implement (it answers 500, and the plan retries until it gives up), so
+    ``tests/infra/moto_root`` does not apply ``replay-at-scale``. When this fails, moto has the
+    call: add the module to the emulator's apply."""
+    from botocore.exceptions import ClientError
+
+    client = aws.client("stepfunctions", retries=False)
+    with pytest.raises(ClientError) as raised:
+        client.validate_state_machine_definition(definition=json.dumps(render()), type="STANDARD")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

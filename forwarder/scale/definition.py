@@ -68,7 +68,7 @@ def _retry(errors: tuple[str, ...], interval: int, attempts: int, most: int) -> 
 
 #: The worker's retries, in the order Step Functions tries them.
 WORKER_RETRY = [
-    _retry(LAMBDA_TRANSIENT, 2, 6, 20),
+    _retry(LAMBDA_TRANSIENT, 2, 3, 20),
     _retry(("VendorThrottled",), 5, 3, 20),
     _retry(("VendorUnavailable", "BatchUnfinished", LAMBDA_TIMEOUT), 5, 3, 20),
 ]
