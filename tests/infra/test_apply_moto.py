@@ -9,6 +9,9 @@ Emulator gaps (moto 5.x), handled rather than hidden:
 - moto does not store a function's ``logging_config``: a second plan shows it as an in-place
   update of ``aws_lambda_function``; ``test_second_plan_only_shows_known_moto_gaps`` allows
   exactly that change and nothing else.
+- ``replay-at-scale`` is not applied: the AWS provider plans ``aws_sfn_state_machine`` with
+  ``ValidateStateMachineDefinition``, which moto does not implement (it answers 500 and the plan
+  retries until it gives up). ``tests/test_state_machine.py`` checks the gap is still there.
 - Everything else the modules declare (alarms, Firehose SSE and Secrets Manager key, bus
   policy, invoke config, S3 hardening) is accepted by moto, so nothing is excluded via
   ``create_alarms``/``enable_firehose_sse``; those variables exist to exclude them if a moto
