@@ -16,6 +16,14 @@ thread (the worker's concurrency is the map's ``MaxConcurrency``, not threads of
   checkpoint is written before each request (so a crash loses at most one request's marks).
 
 Pure of AWS and of the environment: objects, destinations and the checkpoint are handed in.
+
+Where issue #21 (branch ``issue-21``) has moved these, for the change when it lands:
+``forwarder.digest.digest``/``Plan`` -> ``forwarder.replay.digest``; ``Selection`` ->
+``forwarder.replay.selection``; ``replay.SeenIds`` -> ``forwarder.replay.dedup``;
+``sources.SourceObject`` -> ``forwarder.replay.sources``; a destination's ``encoder()`` and
+``deliver_parts()`` -> its ``encoder`` property and ``send()`` (``_encoder`` and ``_send`` below);
+or this whole function -> ``Replayer(..., workers=0).run(objects)`` with a ledger over this
+checkpoint, once it takes a deadline rather than a per-batch timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any
 from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, Destination, Outcome
 from forwarder.digest import MARGIN_MS, Plan, Selection, TimestampPolicy, digest
 from forwarder.errors import InputError
+from forwarder.payloads import Encoder
 from forwarder.replay import SeenIds
 from forwarder.scale.checkpoint import Checkpoint, Finished
 from forwarder.sources import SourceObject
@@ -123,7 +132,7 @@ def replay_batch(
     names = plan.destinations
     core = Plan(
         names,
-        tuple(destinations[name].encoder() for name in names),
+        tuple(_encoder(destinations[name]) for name in names),
         plan.selection,
         plan.timestamp,
         plan.only_undelivered,
@@ -228,7 +237,7 @@ class _Batch:
         if wait > 0:
             time.sleep(min(wait, max(self.deadline - self.clock(), 0.0)))
         self.next_start = self.clock() + self.interval
-        outcomes = self.destinations[name].deliver_parts([line for _, line in taken], self.deadline)
+        outcomes = _send(self.destinations[name], [line for _, line in taken], self.deadline)
         for (index, _), outcome in zip(taken, outcomes, strict=True):
             self._settled(name, index, outcome)
             self.pending[index] -= 1
@@ -252,6 +261,16 @@ class _Batch:
     def _settle(self, index: int) -> None:
         if self.pending[index] == 0 and index in self.names_of and index not in self.failed:
             self.checkpoint.mark(self.names_of[index], self.counted.setdefault(index, Finished()))
+
+
+def _encoder(destination: Destination) -> Encoder:
+    """The destination's encoder (issue #21 makes it the ``encoder`` property)."""
+    return destination.encoder()
+
+
+def _send(destination: Destination, parts: list[bytes], deadline: float) -> list[Outcome]:
+    """One request's logs, sent with the shared retry policy (issue #21 names it ``send``)."""
+    return destination.deliver_parts(parts, deadline)
 
 
 def _fetched(
