@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class ForwarderError(Exception):
     """Base of every error this package raises on purpose. ``exit_code`` is what the CLI returns."""
@@ -92,3 +94,39 @@ class ArchiveError(TransientError):
 
 class QueueError(ForwarderError):
     """The on-failure queue could not be read or written (``redrive``)."""
+
+
+class BatchError(ForwarderError):
+    """A replay worker's batch (``forwarder.replay_worker``) did not finish. The class name is
+    the error Step Functions matches (a Lambda error's ``errorType``): the state machine retries
+    ``VendorThrottled``, ``VendorUnavailable`` and ``BatchUnfinished`` with backoff (the per-run
+    checkpoint lets a retry skip what was done), never ``BatchRejected`` or
+    ``BatchMisconfigured``. The message is JSON (``{"message": ..., "result": {...}}``): the
+    batch's counts so far reach the run's results through the error's cause."""
+
+    def __init__(self, message: str, result: dict[str, object] | None = None) -> None:
+        self.message = message
+        self.result = result or {}
+        super().__init__(json.dumps({"message": message, "result": self.result}, sort_keys=True))
+
+
+class VendorThrottled(BatchError):
+    """A destination still answered 429 when the worker's deadline came (retried)."""
+
+
+class VendorUnavailable(BatchError):
+    """A destination still failed retryably (5xx, timeout, unreachable) at the deadline (retried)."""
+
+
+class BatchUnfinished(BatchError):
+    """The deadline came before every object of the batch was read and sent (retried: the next
+    attempt goes on from the checkpoint)."""
+
+
+class BatchRejected(BatchError):
+    """A destination refused records for good (bad key, bad payload): not retried."""
+
+
+class BatchMisconfigured(BatchError):
+    """The batch input or the worker's configuration is wrong (unknown destination, no key,
+    a bad filter): not retried."""

@@ -1,7 +1,8 @@
 """Build the Lambda artifact: ``forwarder`` plus the third-party modules its handler imports.
 
 The module list (``lambda-modules.txt`` beside this file) is derived by tracing what the handler
-imports while it delivers to both vendors (``tests/test_package.py`` keeps it true). Left out:
+imports while it delivers to both vendors (``tests/test_package.py`` keeps it true); the replay
+worker, the zip's second entry point, imports nothing beyond it (``tests/test_worker_artifact.py``). Left out:
 what the Lambda Python runtime already provides (boto3, botocore and their dependencies), CLI-only
 packages, caches and tests. The build fails when a listed module is not installed, or when a
 compiled extension would make the zip architecture-specific: one pure-Python zip serves arm64 and
@@ -35,9 +36,10 @@ from forwarder.errors import ForwarderError
 
 #: Imported by the handler but provided by the Lambda runtime.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
-#: Imported when installed, not needed: orjson and isal (compiled accelerators; the standard
+#: Imported when installed, not needed: orjson, msgspec and isal (compiled accelerators, of JSON,
+#: of this tool's archive documents (the replay worker reads them) and of gzip; the standard
 #: library's json and zlib serve) and httpx's optional command-line extras.
-OPTIONAL = frozenset({"orjson", "isal", "click", "pygments", "rich"})
+OPTIONAL = frozenset({"orjson", "msgspec", "isal", "click", "pygments", "rich"})
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 RUNTIMES = ("python3.12", "python3.13")
 DEFAULT_RUNTIME = "python3.12"

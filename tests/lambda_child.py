@@ -2,12 +2,15 @@
 
 Reads a JSON config on stdin: ``path`` (the exact sys.path entries to add to the standard library's;
 e.g. an unpacked artifact plus a boto3-only folder), ``env``, ``events``, and ``block_network``
-(only import the handler, with every socket refused). Prints one JSON line: each invocation's result
-and the third-party top-level modules that were imported.
+(only import the handler, with every socket refused); ``module`` picks the entry point
+(``forwarder.handler`` unless given: the replay worker is ``forwarder.replay_worker``), and
+``remaining_ms`` the time each invocation's context says is left. Prints one JSON line: each
+invocation's result and the third-party top-level modules that were imported.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -43,15 +46,16 @@ def main() -> None:
 
         socket.socket.connect = refused  # type: ignore[method-assign]
         socket.create_connection = refused  # type: ignore[assignment]
-        from forwarder import handler
-
-        print(json.dumps({"imported": True, "runtime_built": handler.runtime.cache_info().currsize}))
+        handler = importlib.import_module(config.get("module", "forwarder.handler"))
+        built = getattr(handler, "runtime", None) or handler.worker
+        print(json.dumps({"imported": True, "runtime_built": built.cache_info().currsize}))
         return
-    from forwarder import handler
+    handler = importlib.import_module(config.get("module", "forwarder.handler"))
+    remaining = int(config.get("remaining_ms", 30_000))
 
     class Context:
         def get_remaining_time_in_millis(self) -> int:
-            return 30_000
+            return remaining
 
     results = []
     for event in config["events"]:

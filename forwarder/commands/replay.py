@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from forwarder.classify import CATEGORIES
+from forwarder.commands import replay_at_scale
 from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, destinations_for, settings_from_env
 from forwarder.errors import ConfigError, ForwarderError
 from forwarder.model import SEVERITIES, StopRecord
@@ -116,6 +117,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds of retries per batch")
     parser.add_argument("--dry-run", action="store_true", help="count and show what would be sent")
     parser.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
+    replay_at_scale.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -162,6 +164,8 @@ def summary(stats: Stats, names: tuple[str, ...], dry_run: bool, err: TextIO) ->
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.on == "stepfunctions":
+        return replay_at_scale.run(args, out, err)
     settings = settings_from_env()
     names = destinations_for(args, settings)
     now = datetime.now(UTC)

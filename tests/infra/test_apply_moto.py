@@ -16,6 +16,9 @@ Emulator gaps (moto 5.x), handled rather than hidden:
   its wiring (published version, alias, the rule's target and permission on the alias); the second
   plan's update of its ``snap_start`` (and the version that update would publish, which the alias
   would follow) is allowed as the same kind of gap.
+- ``replay-at-scale`` is not applied: the AWS provider plans ``aws_sfn_state_machine`` with
+  ``ValidateStateMachineDefinition``, which moto does not implement (it answers 500 and the plan
+  retries until it gives up). ``tests/test_state_machine.py`` checks the gap is still there.
 - Everything else the modules declare (alarms, Firehose SSE and Secrets Manager key, bus
   policy with its source/detail-type condition, invoke config, reserved concurrency, S3
   hardening with Object Lock, rule-target retry policies and dead-letter queues) is accepted by

@@ -26,8 +26,9 @@ EXPECTED_MODULES = {
     "modules/firehose-fallback",
     "modules/cross-account-source",
     "modules/cross-account-source/modules/central-bus",
+    "modules/replay-at-scale",
 }
-EXPECTED_EXAMPLES = {"lambda-datadog", "lambda-newrelic", "firehose-datadog", "complete"}
+EXPECTED_EXAMPLES = {"lambda-datadog", "lambda-newrelic", "firehose-datadog", "complete", "replay-at-scale"}
 
 
 def test_layout_has_every_module_and_example() -> None:
