@@ -260,9 +260,10 @@ def one_per_request(url: str, count: int) -> float:
 
 def digest_cpu(folder: Path) -> float:
     """CPU µs per event of the per-object work alone (read, parse, filter, encode), in this process."""
-    from forwarder.digest import Plan, Selection, digest
     from forwarder.payloads import DatadogEncoder
-    from forwarder.sources import Window, list_sources
+    from forwarder.replay.digest import Plan, digest
+    from forwarder.replay.selection import Selection, Window
+    from forwarder.replay.sources import list_sources
 
     plan = Plan(("datadog",), (DatadogEncoder(),), Selection(), "original")
     paths = [str(source.path) for source in list_sources([str(folder)], Window(), lambda service: None)]  # type: ignore[union-attr]
@@ -280,8 +281,9 @@ LARGE_OBJECT_EVENTS = 20_000  # ~50 MB of JSON: a Firehose object from a large b
 # before the object was read.
 _LARGE = """
 import json, sys
-from forwarder.digest import Plan, Selection, digest
 from forwarder.payloads import DatadogEncoder
+from forwarder.replay.digest import Plan, digest
+from forwarder.replay.selection import Selection
 def rss(field):
     return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1]) / 1024
 plan = Plan(("datadog",), (DatadogEncoder(),), Selection(), "original")
@@ -492,7 +494,7 @@ def run() -> list[Row]:
             "replay per-object work alone, CPU per event",
             f"{digest_us:.0f} µs",
             "-",
-            f"10k-event archive in one process, no sending: read, parse or take the archived record, filter, encode the Datadog log (forwarder.digest); best of {RUNS}",
+            f"10k-event archive in one process, no sending: read, parse or take the archived record, filter, encode the Datadog log (forwarder.replay.digest); best of {RUNS}",
         ),
         Row(
             "replay: one large Firehose object, peak RSS while it is read",
