@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from forwarder import fastjson
+from forwarder.codec import STDLIB
 from forwarder.errors import ArchiveError
 from forwarder.retry import RetryPolicy, is_retryable_status
 
@@ -71,7 +71,7 @@ def rejected_key(prefix: str, raw: bytes, moment: datetime) -> str:
 
 def encode(document: dict[str, Any]) -> bytes:
     """One line of JSON (Athena reads one document per line), UTF-8."""
-    return fastjson.dumps_exact(document) + b"\n"  # the input kept exactly, NaN included
+    return STDLIB.encode(document) + b"\n"  # the standard library: the input kept exactly, NaN included
 
 
 def decode(data: bytes, where: str) -> dict[str, Any]:

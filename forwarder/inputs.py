@@ -3,7 +3,8 @@
 One file or S3 object may hold: one JSON document, a JSON array of documents, JSON lines, or JSON
 documents concatenated with no delimiter (what Firehose writes to S3), optionally gzip-compressed
 (detected by magic bytes, not by name). Bad bytes never raise: they come out as ``InputError`` items
-that say where (source and offset), and reading goes on with what can still be read.
+that say where (source and offset), and reading goes on with what can still be read. JSON and gzip
+are the caller's codec (``forwarder.codec``): the standard library unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,30 +13,19 @@ import json
 import os
 import re
 import sys
-import zlib
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forwarder import fastjson
+from forwarder.codec import GZIP_MAGIC, STDLIB, Codec
 from forwarder.errors import InputError
 
-try:
-    from isal import isal_zlib as _fast_inflate
-except ImportError:  # pragma: no cover - the Lambda zip is pure Python
-    _fast_inflate = None  # type: ignore[assignment]
-
-GZIP_MAGIC = b"\x1f\x8b"
 _DECODER = json.JSONDecoder()
 # Where a document may start after a broken one: an object opening with a key.
 _OBJECT_START = re.compile(r'\{\s*"')
 _RESYNC_ATTEMPTS = 10_000
 _ARCHIVE_SCHEMAS = ("ecs-stop-forwarder/archive/v1", "ecs-stop-forwarder/rejected/v1")
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_20_DIGITS = b"0" * 20
-_MINUS_19_DIGITS = b"-" + b"0" * 19
-_NOT_A_DIGIT = re.compile(rb"[^0]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,36 +42,6 @@ class Item:
         return f"{self.source} item {self.index} (offset {self.offset})"
 
 
-def gunzip(data: bytes) -> tuple[bytes, str | None]:
-    """Decompress every gzip member; on damage return what was recovered and what went wrong.
-    With isal installed it inflates at about twice zlib's speed; damaged data is read again by
-    zlib, whose messages say what is wrong."""
-    if _fast_inflate is not None:
-        out, error = _gunzip(_fast_inflate.decompressobj, (_fast_inflate.error, zlib.error), data)
-        if error is None:
-            return out, None
-    return _gunzip(zlib.decompressobj, (zlib.error,), data)
-
-
-def _gunzip(
-    decompressobj: Callable[..., Any], errors: tuple[Any, ...], data: bytes
-) -> tuple[bytes, str | None]:
-    out: list[bytes] = []
-    rest = data
-    while rest:
-        stream = decompressobj(wbits=31)
-        try:
-            out.append(stream.decompress(rest))
-        except errors as exc:
-            return b"".join(out), f"corrupt gzip data ({exc})"
-        if not stream.eof:
-            return b"".join(out), "truncated gzip: the stream ends before its end marker"
-        rest = stream.unused_data
-        if rest and not rest.startswith(GZIP_MAGIC):
-            return b"".join(out), "trailing bytes after the gzip stream"
-    return b"".join(out), None
-
-
 def _skip_ws(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in " \t\r\n":
         pos += 1
@@ -91,46 +51,15 @@ def _skip_ws(text: str, pos: int) -> int:
 _BOUNDARY = re.compile(r"\}\s*(?=\{)")
 
 
-def _has_long_integer(data: bytes) -> bool:
-    """Whether ``data`` holds an integer literal orjson cannot read exactly (over 2**64 - 1: 20+
-    digits; under -2**63: a minus and 19+ digits): it reads those as floats, the standard library
-    as ints, so such data is left to the latter. Digits inside strings do not count: a service
-    task's ``startedBy`` (``ecs-svc/1234567890123456789``) must not cost every task the fast path.
-    (A byte table and ``find`` scan a megabyte in about a millisecond; a regular expression took 40.)"""
-    zeros = data.translate(_DIGITS_AS_ZERO)
-    for needle in (_20_DIGITS, _MINUS_19_DIGITS):
-        at = zeros.find(needle)  # the leftmost match is where a run of digits (or its minus) starts
-        while at >= 0:
-            before = at - 1
-            while before >= 0 and data[before] in b" \t\r\n-":
-                before -= 1
-            if before >= 0 and data[before] in b":,[":
-                return True
-            end = _NOT_A_DIGIT.search(zeros, at + 1)  # past the rest of this run of digits
-            if end is None:
-                break
-            at = zeros.find(needle, end.start())
-    return False
-
-
-def reads_inexactly(data: bytes) -> bool:
-    """Whether ``iter_items(data, exact=False)`` may read an integer as a float."""
-    if not fastjson.ACCELERATED:
-        return False
-    return _has_long_integer(gunzip(data)[0] if data.startswith(GZIP_MAGIC) else data)
-
-
-def _fast_items(text: str, source: str) -> Generator[Item, None, tuple[int, int]]:
-    """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries,
-    one document parsed at a time (a Firehose object holds thousands: they are never all parsed at
-    once); returns how many were yielded and where the careful reader must take over
-    (``len(text)`` when all were read).
+def _fast_items(text: str, source: str, codec: Codec) -> Generator[Item, None, tuple[int, int]]:
+    """The items at the start of ``text`` that split cleanly at ``}{`` boundaries, one document
+    parsed at a time (a Firehose object holds thousands: they are never all parsed at once);
+    returns how many were yielded and where the careful reader must take over (``len(text)`` when
+    all were read).
 
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
-    if not fastjson.ACCELERATED:
-        return 0, 0
     count = 0
     start = _skip_ws(text, 0)
     cuts = [match.end() for match in _BOUNDARY.finditer(text)] + [len(text)]
@@ -138,8 +67,8 @@ def _fast_items(text: str, source: str) -> Generator[Item, None, tuple[int, int]
         if end <= start:
             continue
         try:
-            value = fastjson.loads_strict(text[start:end])
-        except ValueError:
+            value = codec.decode(text[start:end])
+        except (ValueError, RecursionError):
             return count, start
         for element in value if isinstance(value, list) else (value,):  # an array: each element is an item
             count += 1
@@ -148,12 +77,12 @@ def _fast_items(text: str, source: str) -> Generator[Item, None, tuple[int, int]
     return count, start
 
 
-def _whole_document(data: bytes, source: str) -> list[Item] | None:
-    """With orjson: ``data`` as one JSON document (an array: its elements), else None (several
-    documents, or not JSON: the careful reader takes over and says what is wrong)."""
+def _whole_document(data: bytes, source: str, codec: Codec) -> list[Item] | None:
+    """``data`` as one JSON document (an array: its elements), else None (several documents, or
+    not JSON: the careful reader takes over and says what is wrong)."""
     try:
-        value = fastjson.loads_strict(data)
-    except ValueError:
+        value = codec.decode(data)
+    except (ValueError, RecursionError):
         return None
     offset = len(data) - len(data.lstrip())
     if isinstance(value, list):
@@ -189,8 +118,8 @@ def _resync(text: str, broken: int) -> int | None:
     return None
 
 
-def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item | InputError]:
-    index, pos = (yield from _fast_items(text, source)) if fast_path else (0, 0)
+def _json_items(text: str, source: str, codec: Codec) -> Iterator[Item | InputError]:
+    index, pos = yield from _fast_items(text, source, codec)
     pos = _skip_ws(text, pos)
     while pos < len(text):
         try:
@@ -216,19 +145,13 @@ def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item
         pos = _skip_ws(text, next_pos)
 
 
-def iter_items(data: bytes, source: str, exact: bool = True) -> Iterator[Item | InputError]:
-    """Every JSON item in ``data``, and an ``InputError`` for each part that could not be read.
-
-    ``exact=False`` skips the scan for integers beyond 64 bits (~2.6 µs a 2.5 KB event), which
-    orjson reads as floats: for a caller that can tell when such a value would change its result
-    (``reads_inexactly`` then says whether it could have), and reads the data again exactly. The
-    items are the same either way, in the same order; only such integers differ."""
+def iter_items(data: bytes, source: str, codec: Codec = STDLIB) -> Iterator[Item | InputError]:
+    """Every JSON item in ``data``, and an ``InputError`` for each part that could not be read."""
     gzip_error: str | None = None
     if data.startswith(GZIP_MAGIC):
-        data, gzip_error = gunzip(data)
-    fast = fastjson.ACCELERATED and not (exact and _has_long_integer(data))
-    if fast and gzip_error is None:
-        whole = _whole_document(data, source)  # the common case: one document (an archive's)
+        data, gzip_error = codec.gunzip(data)
+    if gzip_error is None:
+        whole = _whole_document(data, source, codec)  # the common case: one document (an archive's)
         if whole is not None:
             yield from whole
             return
@@ -240,7 +163,7 @@ def iter_items(data: bytes, source: str, exact: bool = True) -> Iterator[Item | 
     if not text.strip() and gzip_error is None:
         yield InputError("empty input: no JSON document in it", source)
         return
-    for item in _json_items(text, source, fast_path=fast):
+    for item in _json_items(text, source, codec):
         if isinstance(item, InputError) and gzip_error is not None:
             break  # the JSON broke where the damaged gzip stream ended; report the cause once
         yield item

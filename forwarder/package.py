@@ -35,9 +35,9 @@ from forwarder.errors import ForwarderError
 
 #: Imported by the handler but provided by the Lambda runtime.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
-#: Imported when installed, not needed: orjson and isal (compiled accelerators; the standard
-#: library's json and zlib serve) and httpx's optional command-line extras.
-OPTIONAL = frozenset({"orjson", "isal", "click", "pygments", "rich"})
+#: Imported when installed, not needed: httpx's optional command-line extras. (The handler uses
+#: the standard library's json and zlib: the CLI's msgspec and isal are never imported by it.)
+OPTIONAL = frozenset({"click", "pygments", "rich"})
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 RUNTIMES = ("python3.12", "python3.13")
 DEFAULT_RUNTIME = "python3.12"

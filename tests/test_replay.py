@@ -664,6 +664,7 @@ def test_worker_processes_send_what_one_process_sends(
 
     from forwarder.commands.common import Problems
     from forwarder.config import Settings
+    from forwarder.fastcodec import FastCodec
     from forwarder.secrets import KeyResolver
     from forwarder.wiring import aws_client, build_destination
 
@@ -691,6 +692,7 @@ def test_worker_processes_send_what_one_process_sends(
         sources = [f"s3://{BUCKET}/{Path(source).name}/" for source in sources]
     settings = Settings.from_env(os.environ)
     resolver = KeyResolver(aws_client)
+    codec = FastCodec()  # the CLI's
     tuning = Tuning(parallel_after_objects=5, chunk_bytes=3000, digest_while_starting=False)
     results = []
     widened: list[list[int]] = []  # each pool's result pipes, as it starts
@@ -708,9 +710,10 @@ def test_worker_processes_send_what_one_process_sends(
         checkpoint = tmp_path / f"checkpoint-{workers}"
         err = io.StringIO()
         problems = Problems(err)
-        replayer = Replayer(("datadog", "newrelic"), lambda name: build_destination(name, settings, resolver),
+        replayer = Replayer(("datadog", "newrelic"), lambda name: build_destination(name, settings, resolver, codec=codec),
                             Selection(), only_undelivered=only_undelivered, workers=workers, start_method="spawn",
-                            checkpoint=Checkpoint(checkpoint), report=problems.report, tuning=tuning, pool=Recording)  # fmt: skip
+                            checkpoint=Checkpoint(checkpoint), report=problems.report, tuning=tuning, pool=Recording,
+                            codec=codec)  # fmt: skip
         stats = replayer.run(list_sources(sources, Window(), aws_client))
         finished = sorted(checkpoint.read_text().splitlines())
         summary = stats.to_dict()
@@ -1172,28 +1175,26 @@ def test_large_objects_go_to_workers_in_small_chunks(tmp_path: Path) -> None:
     assert here == {f"o{i}" for i in range(10)} and chunks == [1, 1]
 
 
-def _entries_as_read(data: bytes, monkeypatch: pytest.MonkeyPatch, accelerated: bool) -> list[Any]:
-    """What replay makes of one object, as comparable values (repr: an int and the float orjson
-    reads it as are told apart), with orjson or with the standard library alone."""
-    from forwarder import fastjson
+def _entries_as_read(data: bytes, codec: Any) -> list[Any]:
+    """What replay makes of one object with ``codec``, as comparable values (repr: an int and a
+    float that reads as the same number are told apart)."""
     from forwarder.payloads import DatadogEncoder
     from forwarder.replay.read import entries
 
-    with monkeypatch.context() as patch:  # undone here, and nothing the caller patched
-        patch.setattr(fastjson, "ACCELERATED", accelerated)
-        return [
-            repr(entry) if isinstance(entry, Exception) else DatadogEncoder()(entry[0], None)
-            for entry in entries(data, "object")
-        ]
+    return [
+        repr(entry) if isinstance(entry, Exception) else DatadogEncoder(codec=codec)(entry[0], None)
+        for entry in entries(data, "object", codec)
+    ]
 
 
 @pytest.mark.parametrize("literal", ["10" * 15, "18446744073709551616", "-9223372036854775809"])
-def test_integers_beyond_64_bits_replay_as_an_exact_read_gives(literal: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replay reads objects without the scan for long integers (orjson reads them as floats), and
-    reads an object again exactly when one could have changed an entry: the records and errors
-    are those the standard library's reader gives, whether the long integer makes a valid record
-    (an exit code), an invalid one (an epoch time), or sits in an archived record."""
+def test_integers_beyond_64_bits_replay_exactly(literal: str) -> None:
+    """Replay reads and writes integers beyond 64 bits exactly, with the CLI's codec as with the
+    standard library, whether the long integer makes a valid record (an exit code), an invalid one
+    (an epoch time), or sits in an archived record."""
     from forwarder.archive import SCHEMA, encode
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
 
     huge = int(literal)
     crashed = make_event(event_id="huge-exit", containers=[container(exit_code=1)])
@@ -1206,34 +1207,37 @@ def test_integers_beyond_64_bits_replay_as_an_exact_read_gives(literal: str, mon
     assert record.exit_code == huge
     document = encode({"schema": SCHEMA, "record": record.to_dict(), "event": huge_crash, "deliveries": {}})
     for data in (firehose, gzip.compress(firehose), document):
-        exact = _entries_as_read(data, monkeypatch, accelerated=False)
-        assert _entries_as_read(data, monkeypatch, accelerated=True) == exact
-    firehose_exact = _entries_as_read(firehose, monkeypatch, accelerated=False)
-    assert len(firehose_exact) == 5 and literal in firehose_exact[3] and "stoppedAt" in firehose_exact[3]
-    monkeypatch.setattr("forwarder.replay.read.reads_inexactly", lambda data: False)  # the test can fail
-    assert _entries_as_read(firehose, monkeypatch, accelerated=True) != firehose_exact
-    assert f'"exit_code":{literal}'.encode() in firehose_exact[1]
-    assert f'"exit_code":{literal}'.encode() in _entries_as_read(document, monkeypatch, accelerated=False)[0]
+        assert _entries_as_read(data, FastCodec()) == _entries_as_read(data, STDLIB)
+    read = _entries_as_read(firehose, FastCodec())
+    assert len(read) == 5 and literal in read[3] and "stoppedAt" in read[3]
+    assert f'"exit_code":{literal}'.encode() in read[1]
+    assert f'"exit_code":{literal}'.encode() in _entries_as_read(document, FastCodec())[0]
 
 
-def test_an_object_without_long_integers_is_never_scanned_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scan costs ~2.6 µs an event: replay runs it only for an object with an entry a long
-    integer could have made (here an invalid event), and then once."""
-    from forwarder import inputs
+def test_each_document_of_an_object_is_read_once() -> None:
+    """A Firehose object is read a document at a time, each once, whatever it holds (an invalid
+    event, an integer beyond 64 bits): no scan of the object, no second read."""
+    from forwarder.fastcodec import FastCodec
     from forwarder.replay.read import entries
 
-    scans: list[int] = []
-    real = inputs._has_long_integer
-    monkeypatch.setattr(inputs, "_has_long_integer", lambda data: scans.append(len(data)) or real(data))
+    class Counting(FastCodec):
+        reads: list[int]
+
+        def decode(self, data: bytes | str) -> Any:
+            self.reads.append(len(data))
+            return super().decode(data)
+
     events = stopped_events()
-    clean = firehose_object(events)
-    assert len([e for e in entries(clean, "clean") if not isinstance(e, Exception)]) == len(events)
-    assert scans == []
     broken = copy.deepcopy(events[0])
     broken["detail"]["lastStatus"] = 5
-    errors = [e for e in entries(firehose_object([broken, *events, broken]), "broken") if isinstance(e, Exception)]
-    assert len(errors) == 2 and "lastStatus" in str(errors[0])
-    assert len(scans) == 1
+    huge = json.loads(json.dumps(events[1]))
+    huge["detail"]["containers"][0]["exitCode"] = 10**30
+    codec = Counting()
+    codec.reads = []
+    found = list(entries(firehose_object([broken, *events, huge, broken]), "broken", codec))
+    errors = [e for e in found if isinstance(e, Exception)]
+    assert len(errors) == 2 and "lastStatus" in str(errors[0]) and len(found) == len(events) + 3
+    assert len(codec.reads) == 1 + len(events) + 3  # the whole object once (not one document), then each
 
 
 def _archive_doc_variants() -> dict[str, bytes]:
@@ -1273,38 +1277,43 @@ def _archive_doc_variants() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("variant", list(_archive_doc_variants()))
-def test_archive_documents_read_without_their_event_replay_as_a_full_read(
-    variant: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Replay reads an archive document as the Lambda writes it with msgspec, never building its
-    raw event: whatever the document holds, the entries (encoded logs, deliveries, errors) are
-    those of the general reader, with orjson and with the standard library alone."""
-    import forwarder.replay.read
+def test_archive_documents_read_without_their_event_replay_as_a_full_read(variant: str) -> None:
+    """Replay reads an archive document as the Lambda writes it without building its raw event
+    (the CLI's codec): whatever the document holds, the entries (encoded logs, deliveries,
+    errors) are those of a whole read with the standard library."""
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
     from forwarder.payloads import DatadogEncoder
     from forwarder.replay.read import entries
 
     data = _archive_doc_variants()[variant]
 
-    def read() -> list[Any]:
+    def read(codec: Any) -> list[Any]:
         return [repr(e) if isinstance(e, Exception) else (DatadogEncoder()(e[0], None), e[1])
-                for e in entries(data, "doc.json")]  # fmt: skip
+                for e in entries(data, "doc.json", codec)]  # fmt: skip
 
-    fast = read()
-    monkeypatch.setattr(forwarder.replay.read, "msgspec", None)
-    assert read() == fast
-    monkeypatch.setattr("forwarder.fastjson.ACCELERATED", False)
-    assert read() == fast
+    assert read(FastCodec()) == read(STDLIB)
 
 
-def test_an_archive_document_as_written_is_read_without_the_general_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    import forwarder.replay.read
+def test_an_archive_document_as_written_is_read_without_the_general_reader() -> None:
+    """The CLI's codec reads a document as the forwarder writes it in one step, its event
+    skipped; two documents in one object are not one document: they are read whole."""
+    from forwarder.fastcodec import FastCodec
+    from forwarder.replay.read import entries
 
-    calls: list[bytes] = []
-    monkeypatch.setattr(forwarder.replay.read, "iter_items", lambda data, name, exact=True: calls.append(data) or iter(()))
+    class Counting(FastCodec):
+        reads: list[int]
+
+        def decode(self, data: bytes | str) -> Any:
+            self.reads.append(len(data))
+            return super().decode(data)
+
+    codec = Counting()
+    codec.reads = []
     data = _archive_doc_variants()["as written"]
-    (record, deliveries), = forwarder.replay.read.entries(data, "doc.json")  # fmt: skip
-    assert calls == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
-    assert list(forwarder.replay.read.entries(data + data, "two.json")) == [] and len(calls) == 1
+    (record, deliveries), = entries(data, "doc.json", codec)  # fmt: skip
+    assert codec.reads == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
+    assert len(list(entries(data + data, "two.json", codec))) == 2 and codec.reads
 
 
 @pytest.mark.parametrize("start", ["late", "real"])

@@ -211,13 +211,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = Progress(err)
     replayer = Replayer(
         names,
-        lambda name: build_destination(name, settings, resolver, stdout=out),
+        lambda name: build_destination(name, settings, resolver, stdout=out, codec=args.codec),
         selection,
         timestamp=args.timestamp,
         only_undelivered=args.only_undelivered,
         concurrency=args.concurrency,
         workers=usable_cpus() if args.workers is None else args.workers,  # read cgroups only here
         start_method=start_method(sys.platform),
+        codec=args.codec,
         max_rps=args.max_rps,
         timeout=args.timeout,
         checkpoint=Checkpoint(args.checkpoint) if args.checkpoint else None,

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           frozenset(args.category), args.min_severity)  # fmt: skip
     problems = Problems(err)
     tally = Tally(rule, until=_ms(window.until), latest=args.latest)
-    for record in records(args.sources, selection, aws_client, problems.report):
+    for record in records(args.sources, selection, aws_client, problems.report, args.codec):
         tally.add(record)
     summary = tally.summary()
     if args.json:

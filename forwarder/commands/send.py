@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = settings_from_env()
     names = () if args.to and args.to.strip().lower() == "none" else destinations_for(args, settings)
     problems = Problems(err)
-    items = items_from(args.paths, problems)
+    items = items_from(args.paths, problems, args.codec)
     if args.dry_run:
         for chunk in chunks(items, CHUNK):
             records = []
@@ -146,7 +146,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def destinations() -> list[Destination]:
         if not built:
-            built.extend(build_destination(n, settings, resolver, stdout=out) for n in names)
+            built.extend(
+                build_destination(n, settings, resolver, stdout=out, codec=args.codec) for n in names
+            )
         return built
 
     enrich = None

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from forwarder import fastjson
+from forwarder.codec import STDLIB, Codec
 from forwarder.errors import DeliveryError
 from forwarder.model import StopRecord
 from forwarder.payloads import Encoder, Replay, encode, encode_within, fit
@@ -138,10 +138,12 @@ class HttpDestination(ABC):
         url: str,
         policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        codec: Codec = STDLIB,
     ) -> None:
         self._key = key
         self.url = url
         self.policy = policy or RetryPolicy()
+        self.codec = codec
         self._client = httpx.Client(
             verify=tls_context(),
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
@@ -176,7 +178,7 @@ class HttpDestination(ABC):
         return self.deliver_parts(self._encode(items), deadline)
 
     def _encode(self, items: Sequence[dict[str, Any]]) -> list[bytes]:
-        return [encode_within(item, self.max_item_bytes) for item in items]
+        return [encode_within(item, self.max_item_bytes, self.codec) for item in items]
 
     def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(parts)
@@ -203,7 +205,7 @@ class HttpDestination(ABC):
                         parts, half, self._body([parts[i] for i in half]), deadline, outcomes, attempts
                     )
                 return
-            if exc.status == 413 and (smaller := _half(parts[batch[0]])) is not None:
+            if exc.status == 413 and (smaller := _half(parts[batch[0]], self.codec)) is not None:
                 view: list[Outcome | None] = [None]
                 self._send([smaller], [0], self._body([smaller]), deadline, view, attempts)
                 outcomes[batch[0]] = view[0]
@@ -244,10 +246,10 @@ class HttpDestination(ABC):
         )
 
 
-def _half(part: bytes) -> bytes | None:
+def _half(part: bytes, codec: Codec) -> bytes | None:
     """An encoded item the vendor called too large at half its size (longest strings cut and
     marked), or None when there is nothing left to cut."""
-    smaller = encode(fit(fastjson.loads(part), len(part) // 2))
+    smaller = encode(fit(codec.decode(part), len(part) // 2, codec), codec)
     return smaller if len(smaller) < len(part) else None
 
 

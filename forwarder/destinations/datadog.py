@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.destinations.base import CONNECT_TIMEOUT, HttpDestination, describe_http_error
 from forwarder.model import StopRecord
 from forwarder.payloads import (
@@ -55,10 +56,11 @@ class DatadogDestination(HttpDestination):
         tags: Sequence[str] = (),
         policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        codec: Codec = STDLIB,
     ) -> None:
         if urlsplit(url).path.rstrip("/") in ("", "/"):
             url = url.rstrip("/") + LOGS_PATH
-        super().__init__(api_key, url, policy, transport)
+        super().__init__(api_key, url, policy, transport, codec)
         self.source = source
         self.tags = tuple(tags)
 
@@ -66,14 +68,14 @@ class DatadogDestination(HttpDestination):
         return datadog_log(record, source=self.source, tags=self.tags, replay=replay)
 
     def encoder(self) -> DatadogEncoder:
-        return DatadogEncoder(self.source, self.tags)
+        return DatadogEncoder(self.source, self.tags, self.codec)
 
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
         for batch in datadog_batches([len(part) for part in parts]):
             yield batch, self._body([parts[i] for i in batch])
 
     def _body(self, parts: Sequence[bytes]) -> bytes:
-        return datadog_body(parts)
+        return datadog_body(parts, self.codec)
 
     def validate_key(self, timeout: float = 10.0) -> tuple[bool, str]:
         """Datadog's key check (``GET /api/v1/validate``): (valid, what happened)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -29,21 +28,21 @@ class NewRelicDestination(HttpDestination):
         return newrelic_log(record, replay=replay)
 
     def encoder(self) -> NewRelicEncoder:
-        return NewRelicEncoder()
+        return NewRelicEncoder(self.codec)
 
     def _body(self, parts: Sequence[bytes]) -> bytes:
-        return newrelic_body(parts)
+        return newrelic_body(parts, self.codec)
 
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
-        for indices, body in newrelic_batches(parts):
+        for indices, body in newrelic_batches(parts, self.codec):
             if len(body) <= NR_MAX_BODY_BYTES:
                 yield indices, body
                 continue
             # One incompressible log alone is over the limit: cut its longest strings until it fits.
             [index] = indices
-            item: dict[str, Any] = json.loads(parts[index])
+            item: dict[str, Any] = self.codec.decode(parts[index])
             limit, smaller = len(parts[index]), body
             while len(smaller) > NR_MAX_BODY_BYTES and limit > 1000:
                 limit //= 2
-                smaller = newrelic_body([encode(fit(item, limit))])
+                smaller = newrelic_body([encode(fit(item, limit, self.codec), self.codec)], self.codec)
             yield indices, smaller

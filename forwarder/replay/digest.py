@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.errors import ForwarderError, InputError
 from forwarder.inputs import read_file
 from forwarder.model import ArchivedRecord, Record, StopRecord
@@ -57,6 +58,7 @@ class Plan:
     only_undelivered: bool = False
     keep_records: bool = False  # dry run: keep the records, encode nothing (``encoders`` may be empty)
     margin_ms: int = MARGIN_MS  # see replay_mark
+    codec: Codec = STDLIB  # how objects are read (gzip, JSON)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def _digest_into(result: Digest, plan: Plan, name: str, data: bytes, now_ms: int
     policy, margin = plan.timestamp, plan.margin_ms
     ids, errors = result.ids, result.errors
     columns = () if plan.keep_records else tuple(zip(names, plan.encoders, result.lines, strict=True))
-    for entry in entries(data, name):
+    for entry in entries(data, name, plan.codec):
         if isinstance(entry, ForwarderError):
             errors.append((name, entry))
             wholly_read = wholly_read and not isinstance(entry, InputError)

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.destinations.base import Destination
 from forwarder.errors import ForwarderError, InputError
 from forwarder.model import StopRecord
@@ -74,6 +75,7 @@ class Replayer:
     ``workers`` processes digest once a run proves large, started by ``start_method``: ``fork``
     only where forking is safe (Linux, and no other thread running in this process when ``run``
     starts: the CLI), else ``spawn``. ``pool`` makes the worker pool (tests give one that counts).
+    ``codec`` reads the objects; the destinations encode with their own.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class Replayer:
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         tuning: Tuning | None = None,
         pool: Callable[[int, StartMethod, int], WorkerPool] = WorkerPool,
+        codec: Codec = STDLIB,
     ) -> None:
         self.names = names
         self.factory = destination_factory
@@ -114,6 +117,7 @@ class Replayer:
         self.now_ms = now_ms
         self.tuning = tuning or Tuning()
         self.pool = pool
+        self.codec = codec
         self.stats = Stats()
 
     def margin_ms(self) -> int:
@@ -163,6 +167,7 @@ class Replayer:
                 self.only_undelivered,
                 keep_records=self.dry_run is not None,
                 margin_ms=self.margin_ms(),
+                codec=self.codec,
             )
             scheduler = Scheduler(plan, tuning, pool, self.now_ms)
             batcher = Batcher(self.names, tuning.batch)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.errors import ForwarderError, InputError
 from forwarder.inputs import read_file
 from forwarder.model import Record
@@ -27,7 +28,11 @@ Report = Callable[[str, ForwarderError], None]
 
 
 def records(
-    sources: list[str], selection: Selection, client_factory: Callable[[str], Any], report: Report
+    sources: list[str],
+    selection: Selection,
+    client_factory: Callable[[str], Any],
+    report: Report,
+    codec: Codec = STDLIB,
 ) -> Iterator[Record]:
     """The records under ``sources`` that ``selection`` keeps, in listing order; every object that
     cannot be listed or read, and every entry that is not a stop, goes to ``report``."""
@@ -40,7 +45,7 @@ def records(
         except InputError as exc:
             report(source.name, exc)
             continue
-        for entry in entries(raw, source.name):
+        for entry in entries(raw, source.name, codec):
             if isinstance(entry, ForwarderError):
                 report(source.name, entry)
                 continue
