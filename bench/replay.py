@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.common import FIXTURES, ROOT, Row, fixture_events
-from forwarder.archive import SCHEMA
+from forwarder.archive_layout import SCHEMA
 from forwarder.parse import parse_event
 
 # The sink shares the machine's two cores with the replay: it must cost as little as it can while a

@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from forwarder.archive_layout import ArchiveDocument
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -42,10 +45,10 @@ class Codec(Protocol):
         """Every gzip member decompressed; on damage, what was recovered and what went wrong."""
         ...
 
-    def archived(self, data: bytes) -> tuple[str, Any, Any] | None:
-        """An archive document's schema, record and deliveries, read without building its raw
-        event (over half of it); None when this codec cannot, or ``data`` is not one JSON object
-        whose record and deliveries are objects: the caller then reads it whole."""
+    def archived(self, data: bytes) -> ArchiveDocument | None:
+        """An archive document read without building its raw event (over half of it): its
+        schema, record and deliveries; None when this codec cannot, or ``data`` is not one JSON
+        object whose record and deliveries are objects: the caller then reads it whole."""
         ...
 
 
@@ -68,7 +71,7 @@ class StdlibCodec:
     def gunzip(self, data: bytes) -> tuple[bytes, str | None]:
         return gunzip_with(zlib.decompressobj, (zlib.error,), data)
 
-    def archived(self, data: bytes) -> tuple[str, Any, Any] | None:
+    def archived(self, data: bytes) -> ArchiveDocument | None:
         return None  # the standard library builds all of a document it reads: read it whole
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from isal import isal_zlib
 
+from forwarder.archive_layout import ArchiveDocument
 from forwarder.codec import STDLIB, Compressor, gunzip_with
 
 
@@ -72,7 +73,7 @@ class FastCodec:
         out, error = gunzip_with(isal_zlib.decompressobj, (isal_zlib.error, zlib.error), data)
         return (out, None) if error is None else STDLIB.gunzip(data)
 
-    def archived(self, data: bytes) -> tuple[str, Any, Any] | None:
+    def archived(self, data: bytes) -> ArchiveDocument | None:
         # msgspec does not check the UTF-8 of what it skips: bytes that are not UTF-8 inside the
         # raw event would pass here and fail the general reader, so they are looked for first.
         if not (data.isascii() or _is_utf8(data)):
@@ -81,7 +82,8 @@ class FastCodec:
             document = self._archived.decode(data)
         except (msgspec.DecodeError, RecursionError):
             return None
-        return document.schema, document.record, document.deliveries
+        fields = {"schema": document.schema, "record": document.record, "deliveries": document.deliveries}
+        return ArchiveDocument.of(fields)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from forwarder.archive import LocalArchive, event_key
+from forwarder.archive import LocalArchive
+from forwarder.archive_layout import event_key
 from forwarder.destinations.base import Destination, Outcome
 from forwarder.destinations.datadog import DatadogDestination
 from forwarder.destinations.newrelic import NewRelicDestination

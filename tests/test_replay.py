@@ -557,7 +557,7 @@ def test_seen_ids_probe_past_collisions_wrap_around_and_grow() -> None:
 def _archived_entry(record: Any, event: Any = None) -> Any:
     """What replay reads of an archive document holding ``record`` (and ``event``), as the
     forwarder writes it: (record, deliveries)."""
-    from forwarder.archive import SCHEMA, encode
+    from forwarder.archive_layout import SCHEMA, encode
     from forwarder.replay.read import entries
 
     document = {"schema": SCHEMA, "record": record, "event": event, "deliveries": {}}
@@ -622,7 +622,7 @@ def test_a_record_not_exactly_as_archived_is_rebuilt_not_viewed(change: str) -> 
 
 def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     """Replay sends the record the archive holds (what was sent the first time), not a re-parse."""
-    from forwarder.archive import SCHEMA
+    from forwarder.archive_layout import SCHEMA
 
     record = parse_event(make_event(event_id="as-archived")).to_dict()
     record["hint"] = "the hint as it was archived"
@@ -915,6 +915,20 @@ def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     assert (version.returncode, version.stdout.strip()) == (0, "ecs-stop-forwarder 0.1.0")
 
 
+def test_a_worker_process_imports_no_aws_or_http_library() -> None:
+    """A spawned worker imports what it runs (the pool's loop, the digest, the CLI's codec and
+    the encoders): none of them pulls in botocore, boto3 or httpx (the archive's key layout
+    lives apart from its S3 client), so a worker starts quickly and small."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    heavy = ("botocore", "boto3", "httpx", "forwarder.archive", "forwarder.replay.sources")
+    probe = ("import sys, forwarder.replay.workers, forwarder.fastcodec, forwarder.payloads; "
+             f"print([m for m in {heavy!r} if m in sys.modules])")  # fmt: skip
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root)
+    assert imported.stdout.strip() == "[]"
+
+
 _FORK_PROBE = """
 import json, multiprocessing, os, sys, threading
 import tests.worker_faults as faults
@@ -1192,7 +1206,7 @@ def test_integers_beyond_64_bits_replay_exactly(literal: str) -> None:
     """Replay reads and writes integers beyond 64 bits exactly, with the CLI's codec as with the
     standard library, whether the long integer makes a valid record (an exit code), an invalid one
     (an epoch time), or sits in an archived record."""
-    from forwarder.archive import SCHEMA, encode
+    from forwarder.archive_layout import SCHEMA, encode
     from forwarder.codec import STDLIB
     from forwarder.fastcodec import FastCodec
 
@@ -1242,7 +1256,7 @@ def test_each_document_of_an_object_is_read_once() -> None:
 
 def _archive_doc_variants() -> dict[str, bytes]:
     """Archive documents as the Lambda writes them, and the damage or oddities one can hold."""
-    from forwarder.archive import SCHEMA, encode
+    from forwarder.archive_layout import SCHEMA, encode
 
     event = make_event(event_id="doc", reason="Essential container exited — ünïcödé")
     record = parse_event(event).to_dict()
