@@ -244,7 +244,7 @@ destination = DatadogDestination("bench", {url!r})
 records = [parse_event(e) for e in fixture_events()]
 started = time.perf_counter()
 for index in range({count}):
-    destination.deliver([destination.build(records[index % len(records)])], deadline_in(30))
+    destination.send([destination.encoder(records[index % len(records)], None)], deadline_in(30))
 print(json.dumps({{"rate": {count} / (time.perf_counter() - started)}}))
 """
 

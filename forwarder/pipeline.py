@@ -52,8 +52,9 @@ def deliver(
     """Send ``records`` to each destination; for each record, its outcome per destination name."""
     results: list[dict[str, Outcome]] = [{} for _ in records]
     for destination in destinations:
-        items: list[dict[str, Any]] = [destination.build(record) for record in records]
-        for result, outcome in zip(results, destination.deliver(items, deadline), strict=True):
+        encode = destination.encoder
+        parts = [encode(record, None) for record in records]
+        for result, outcome in zip(results, destination.send(parts, deadline), strict=True):
             result[destination.name] = outcome
     return results
 

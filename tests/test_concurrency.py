@@ -206,19 +206,13 @@ class Gated:
         self.name = inner.name
         self.before = before
 
-    def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
-        return self.inner.build(record, replay)
-
+    @property
     def encoder(self) -> Any:
-        return self.inner.encoder()
+        return self.inner.encoder
 
-    def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         self.before()
-        return self.inner.deliver(items, deadline)
-
-    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
-        self.before()
-        return self.inner.deliver_parts(parts, deadline)
+        return self.inner.send(parts, deadline)
 
     def close(self) -> None:
         self.inner.close()

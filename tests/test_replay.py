@@ -273,13 +273,14 @@ class _Collect:
     def __init__(self, sink: list[str]) -> None:
         self.sink = sink
 
-    def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+    def log(self, record: Any, replay: Any = None) -> dict[str, Any]:
         return {"id": record.event_id, "ts": replay.timestamp_ms if replay else None}
 
+    @property
     def encoder(self) -> Any:
-        return lambda record, replay: json.dumps(self.build(record, replay)).encode()
+        return lambda record, replay: json.dumps(self.log(record, replay)).encode()
 
-    def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+    def send(self, parts: Any, deadline: float) -> list[Any]:
         from forwarder.destinations.base import DELIVERED, Outcome
 
         self.sink.extend(json.loads(part)["id"] for part in parts)
@@ -368,7 +369,7 @@ def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -
     from forwarder.destinations.base import DELIVERED, FAILED_RETRYABLE, Outcome
 
     class FailObject7(_Collect):
-        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+        def send(self, parts: Any, deadline: float) -> list[Any]:
             ids = [json.loads(part)["id"] for part in parts]
             self.sink.extend(ids)
             return [
@@ -636,7 +637,7 @@ def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     sent: list[Any] = []
 
     class Hints(_Collect):
-        def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+        def log(self, record: Any, replay: Any = None) -> dict[str, Any]:
             return {"id": record.to_dict()["hint"]}
 
     Replayer(("stdout",), lambda name: Hints(sent), Selection()).run(
@@ -788,6 +789,7 @@ def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_pat
     from tests.worker_faults import IdEncoder
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return IdEncoder()  # the workers get it pickled
 
@@ -850,6 +852,7 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoin
     from tests.worker_faults import DieOn
 
     class Dying(_Collect):
+        @property
         def encoder(self) -> Any:
             return DieOn("o30-e1")
 
@@ -874,6 +877,7 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path) ->
     from tests.worker_faults import IdEncoder
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return IdEncoder()  # the workers get it pickled
 
@@ -944,9 +948,10 @@ logs = []
 
 class Collect:
     name = "stdout"
+    @property
     def encoder(self):
         return faults.PidEncoder()
-    def deliver_parts(self, parts, deadline):
+    def send(self, parts, deadline):
         logs.extend(json.loads(part) for part in parts)
         return [Outcome("stdout", DELIVERED, 1)] * len(parts)
     def close(self):
@@ -962,7 +967,7 @@ class Pool(WorkerPool):
 
 tuning = Tuning(parallel_after_objects=int(sys.argv[3]), batch=50, digest_while_starting=False)  # spawned ones get work too
 replayer = Replayer(("stdout",), lambda name: Collect(), Selection(), workers=2, start_method=sys.argv[2], tuning=tuning,
-                    pool=Pool)
+                    pool=Pool, concurrency=1)  # one sender: batches arrive in the order they were cut
 replayer.run(list_sources([sys.argv[1]], Window(), lambda service: None))
 workers = [log for log in logs if log["pid"] != os.getpid()]
 print(json.dumps({"ids": [log["id"] for log in logs], "workers": len({log["pid"] for log in workers}),
@@ -1016,6 +1021,7 @@ def test_s3_objects_queued_for_workers_are_bounded_by_bytes() -> None:
     from tests.worker_faults import IdEncoder
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return IdEncoder()
 
@@ -1173,14 +1179,15 @@ def test_large_objects_go_to_workers_in_small_chunks(tmp_path: Path) -> None:
     where: dict[str, set[int]] = {}
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return PidEncoder()
 
-        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+        def send(self, parts: Any, deadline: float) -> list[Any]:
             for part in parts:
                 log = json.loads(part)
                 where.setdefault(log["id"].split("-")[0], set()).add(log["pid"])
-            return super().deliver_parts(parts, deadline)
+            return super().send(parts, deadline)
 
     Replayer(("stdout",), lambda name: Collect([]), Selection(), workers=1, tuning=tuning, pool=Counting).run(
         list_sources([str(folder)], Window(), lambda s: None)
@@ -1343,12 +1350,13 @@ def test_the_replaying_process_digests_while_the_workers_start(tmp_path: Path, s
     pids: list[int] = []
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return SlowHere(0.005)  # digesting here is slow: real workers answer long before it is done
 
-        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+        def send(self, parts: Any, deadline: float) -> list[Any]:
             pids.extend(json.loads(part)["pid"] for part in parts)
-            return super().deliver_parts(parts, deadline)
+            return super().send(parts, deadline)
 
     class Late(WorkerPool):
         def ready(self) -> bool:
@@ -1359,7 +1367,8 @@ def test_the_replaying_process_digests_while_the_workers_start(tmp_path: Path, s
     sent: list[str] = []
     tuning = Tuning(chunk_events=6, parallel_after_objects=2, batch=6)  # two objects a digest
     Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=1, start_method="spawn", tuning=tuning,
-             pool=Late if start == "late" else WorkerPool).run(list_sources([str(folder)], Window(), lambda s: None))  # fmt: skip
+             pool=Late if start == "late" else WorkerPool, concurrency=1  # one sender: batches arrive in order
+             ).run(list_sources([str(folder)], Window(), lambda s: None))  # fmt: skip
     count = len(sent) // 3
     assert sent == [f"o{i}-e{j}" for i in range(count) for j in range(3)]  # all, once, in order
     here = {pid for pid in pids if pid == os.getpid()}

@@ -76,8 +76,8 @@ def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Setti
         destination = DatadogDestination("", settings.datadog.url, source=settings.datadog.source,
                                          tags=settings.datadog.tags) if name == "datadog" else \
             NewRelicDestination("", settings.newrelic.url)  # fmt: skip
-        _, batches = destination.requests([destination.build(record) for record in records])
-        for _, body in batches:
+        encode = destination.encoder
+        for _, body in destination.requests([encode(record, None) for record in records]):
             request = {"destination": name, "url": destination.url, "body": json.loads(gzip.decompress(body))}
             out.write(json.dumps(request, ensure_ascii=False) + "\n")
         destination.close()

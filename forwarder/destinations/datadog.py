@@ -9,22 +9,13 @@ its models earn their keep: the Monitors API (``alerts``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from forwarder.codec import STDLIB, Codec
 from forwarder.destinations.base import CONNECT_TIMEOUT, HttpDestination, describe_http_error
-from forwarder.model import StopRecord
-from forwarder.payloads import (
-    DD_MAX_LOG_BYTES,
-    DatadogEncoder,
-    Replay,
-    datadog_batches,
-    datadog_body,
-    datadog_log,
-)
+from forwarder.payloads import DatadogEncoder, datadog_batches, datadog_body
 from forwarder.retry import RetryPolicy
 
 LOGS_PATH = "/api/v2/logs"
@@ -45,7 +36,6 @@ class DatadogDestination(HttpDestination):
     name = "datadog"
     vendor = "Datadog"
     key_header = "DD-API-KEY"
-    max_item_bytes = DD_MAX_LOG_BYTES
 
     def __init__(
         self,
@@ -64,10 +54,9 @@ class DatadogDestination(HttpDestination):
         self.source = source
         self.tags = tuple(tags)
 
-    def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
-        return datadog_log(record, source=self.source, tags=self.tags, replay=replay)
-
+    @property
     def encoder(self) -> DatadogEncoder:
+        """Each log cut (visibly) to Datadog's 1 MB first: the vendor would cut it silently."""
         return DatadogEncoder(self.source, self.tags, self.codec)
 
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:

@@ -86,7 +86,7 @@ class Senders:
 
     def encoders(self, names: Sequence[str]) -> tuple[Encoder, ...]:
         """Each destination's encoder, for the digests (built in the calling thread)."""
-        return tuple(self._destination(name).encoder() for name in names)
+        return tuple(self._destination(name).encoder for name in names)
 
     def submit(self, name: str, segments: list[Segment]) -> None:
         """Send a batch; waits while ``concurrency`` batches are queued or being sent."""
@@ -115,7 +115,7 @@ class Senders:
         self.limiter.wait()
         destination = self._destination(name)
         parts = list(chain.from_iterable(lines for _, lines, _ in segments))
-        outcomes = destination.deliver_parts(parts, time.monotonic() + self.timeout)
+        outcomes = destination.send(parts, time.monotonic() + self.timeout)
         at = 0
         for owner, lines, positions in segments:
             mine = outcomes[at : at + len(lines)]
