@@ -32,7 +32,7 @@ class Codec(Protocol):
         """Compact UTF-8 JSON; text UTF-8 cannot carry (a lone surrogate) is written escaped."""
         ...
 
-    def decode(self, data: bytes | str) -> Any:
+    def decode(self, data: bytes | memoryview | str) -> Any:
         """One JSON document; ``ValueError`` (or ``RecursionError``) when it is not one."""
         ...
 
@@ -61,9 +61,9 @@ class StdlibCodec:
         except UnicodeEncodeError:  # a lone surrogate: escaped, as it came in
             return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
 
-    def decode(self, data: bytes | str) -> Any:
+    def decode(self, data: bytes | memoryview | str) -> Any:
         # UTF-8 only (json.loads would take UTF-16 and UTF-32 bytes too); not UTF-8: a ValueError
-        return json.loads(data.decode() if isinstance(data, bytes) else data)
+        return json.loads(data if isinstance(data, str) else bytes(data).decode())
 
     def gzip(self) -> Compressor:
         return zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: gzip header and trailer

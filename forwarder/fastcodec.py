@@ -59,7 +59,7 @@ class FastCodec:
             return STDLIB.encode(value)
         return bytes(buffer)
 
-    def decode(self, data: bytes | str) -> Any:
+    def decode(self, data: bytes | memoryview | str) -> Any:
         try:
             return self._decoder.decode(data)
         except msgspec.DecodeError:  # NaN, a lone surrogate, 1e400: the standard library reads those

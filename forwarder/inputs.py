@@ -16,7 +16,7 @@ import sys
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 from forwarder.codec import GZIP_MAGIC, STDLIB, Codec
 from forwarder.errors import InputError
@@ -49,32 +49,44 @@ def _skip_ws(text: str, pos: int) -> int:
 
 
 _BOUNDARY = re.compile(r"\}\s*(?=\{)")
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_BYTES_BOUNDARY = re.compile(rb"\}\s*(?=\{)")
+_BYTES_WHITESPACE = re.compile(rb"[ \t\r\n]*")
 
 
-def _fast_items(text: str, source: str, codec: Codec) -> Generator[Item, None, tuple[int, int]]:
+def _fast_items(
+    text: AnyStr, source: str, codec: Codec, boundary: re.Pattern[AnyStr], whitespace: re.Pattern[AnyStr]
+) -> Generator[Item, None, tuple[int, int]]:
     """The items at the start of ``text`` that split cleanly at ``}{`` boundaries, one document
     parsed at a time (a Firehose object holds thousands: they are never all parsed at once);
     returns how many were yielded and where the careful reader must take over (``len(text)`` when
-    all were read).
+    all were read). ``text`` is bytes when they are ASCII (an offset in them is one in the text:
+    the text is never made), else the decoded text.
 
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
     count = 0
-    start = _skip_ws(text, 0)
-    cuts = [match.end() for match in _BOUNDARY.finditer(text)] + [len(text)]
+    view = memoryview(text) if isinstance(text, bytes) else text  # slices of bytes: not copied
+    start = _after_whitespace(text, 0, whitespace)
+    cuts = [match.end() for match in boundary.finditer(text)] + [len(text)]
     for end in cuts:
         if end <= start:
             continue
         try:
-            value = codec.decode(text[start:end])
+            value = codec.decode(view[start:end])
         except (ValueError, RecursionError):
             return count, start
         for element in value if isinstance(value, list) else (value,):  # an array: each element is an item
             count += 1
             yield Item(source, count, start, element)
-        start = _skip_ws(text, end)
+        start = _after_whitespace(text, end, whitespace)
     return count, start
+
+
+def _after_whitespace(text: AnyStr, pos: int, whitespace: re.Pattern[AnyStr]) -> int:
+    found = whitespace.match(text, pos)
+    return pos if found is None else found.end()
 
 
 def _whole_document(data: bytes, source: str, codec: Codec) -> list[Item] | None:
@@ -118,8 +130,9 @@ def _resync(text: str, broken: int) -> int | None:
     return None
 
 
-def _json_items(text: str, source: str, codec: Codec) -> Iterator[Item | InputError]:
-    index, pos = yield from _fast_items(text, source, codec)
+def _careful_items(text: str, source: str, index: int, pos: int) -> Iterator[Item | InputError]:
+    """The items of ``text`` from ``pos`` on (``index`` read before it), one at a time with the
+    standard library, which says where a document is broken; reading goes on after it."""
     pos = _skip_ws(text, pos)
     while pos < len(text):
         try:
@@ -150,11 +163,16 @@ def iter_items(data: bytes, source: str, codec: Codec = STDLIB) -> Iterator[Item
     gzip_error: str | None = None
     if data.startswith(GZIP_MAGIC):
         data, gzip_error = codec.gunzip(data)
+    read_ahead: tuple[int, int] | None = None  # (items, offset) read from the bytes themselves
     if gzip_error is None:
         whole = _whole_document(data, source, codec)  # the common case: one document (an archive's)
         if whole is not None:
             yield from whole
             return
+        if data.isascii():  # documents concatenated (Firehose): read from the bytes
+            read_ahead = yield from _fast_items(data, source, codec, _BYTES_BOUNDARY, _BYTES_WHITESPACE)
+            if read_ahead[0] and read_ahead[1] >= len(data):
+                return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -163,7 +181,9 @@ def iter_items(data: bytes, source: str, codec: Codec = STDLIB) -> Iterator[Item
     if not text.strip() and gzip_error is None:
         yield InputError("empty input: no JSON document in it", source)
         return
-    for item in _json_items(text, source, codec):
+    if read_ahead is None:
+        read_ahead = yield from _fast_items(text, source, codec, _BOUNDARY, _WHITESPACE)
+    for item in _careful_items(text, source, *read_ahead):
         if isinstance(item, InputError) and gzip_error is not None:
             break  # the JSON broke where the damaged gzip stream ended; report the cause once
         yield item

@@ -1052,6 +1052,44 @@ def test_s3_objects_queued_for_workers_are_bounded_by_bytes() -> None:
     assert size < most <= 4 * (size + 200)  # fetch_bytes, and one more taken before the bound is checked
 
 
+def test_large_objects_waiting_for_workers_are_bounded_by_their_events(tmp_path: Path) -> None:
+    """A chunk of one large Firehose object holds a thousand events, its result a few MB: chunks
+    in flight are bounded by the events they hold too (events_per_worker), not only by their
+    count, so memory stays that of a run of small objects; everything is sent, in order."""
+    from tests.worker_faults import IdEncoder
+
+    class Collect(_Collect):
+        @property
+        def encoder(self) -> Any:
+            return IdEncoder()
+
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(16):
+        (folder / f"{index:02d}.gz").write_bytes(firehose_object([make_event(event_id=f"o{index}-e{j}") for j in range(100)]))
+    in_flight: set[int] = set()
+    most = 0
+
+    class Counting(WorkerPool):
+        def submit(self, task: Any) -> int:
+            nonlocal most
+            ticket = super().submit(task)
+            in_flight.add(ticket)
+            most = max(most, len(in_flight))
+            return ticket
+
+        def result(self, ticket: int) -> Any:
+            in_flight.discard(ticket)
+            return super().result(ticket)
+
+    tuning = Tuning(chunk_events=100, events_per_worker=200, parallel_after_objects=1, digest_while_starting=False)
+    sent: list[str] = []
+    Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, tuning=tuning, pool=Counting,
+             concurrency=1).run(list_sources([str(folder)], Window(), lambda s: None))  # fmt: skip
+    assert sent == [f"o{i}-e{j}" for i in range(16) for j in range(100)]
+    assert 2 < most <= 5  # 400 events (2 workers x 200) in flight, one more before the bound is checked
+
+
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
     """Up to ``fetchers`` GETs ahead, but never more than ``fetch_bytes`` (Firehose objects reach 128 MiB)."""
     from forwarder.replay.sources import SourceObject, fetched
@@ -1156,7 +1194,7 @@ def test_large_objects_go_to_workers_in_small_chunks(tmp_path: Path) -> None:
 
     from tests.worker_faults import PidEncoder
 
-    tuning = Tuning(digest_while_starting=False)
+    tuning = Tuning(digest_while_starting=False, parallel_after_events=5_000)
     assert tuning.chunk_size(0, 0) == tuning.chunk_objects  # nothing read yet
     assert tuning.chunk_size(100, 100) == tuning.chunk_objects  # one event an object: archive documents
     assert tuning.chunk_size(10, 5_000) == tuning.chunk_events // 500  # 500 an object: Firehose backups

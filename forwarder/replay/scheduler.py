@@ -92,14 +92,16 @@ class Scheduler:
         return work
 
     def _in_workers(self, pieces: Iterator[Work | Digest]) -> Iterator[Digest]:
-        """The pieces digested by the pool's workers, at most ``chunks_per_worker`` a worker in
-        flight, and S3 bytes bounded by ``fetch_bytes`` (every worker keeps one to work on)."""
+        """The pieces digested by the pool's workers: in flight, at most ``chunks_per_worker``
+        chunks and about ``events_per_worker`` events a worker, and ``fetch_bytes`` of S3 objects
+        (every worker keeps one chunk to work on)."""
         pool, tuning = self.pool, self.tuning
         assert pool is not None
         pool.start()
         starting = tuning.digest_while_starting and not pool.ready()
-        window: deque[tuple[Work, int]] = deque()
+        window: deque[tuple[Work, int, int]] = deque()  # (objects, ticket, events expected)
         held = 0  # bytes of S3 objects in the window (a local file goes as its path)
+        expected = 0  # events in the window, by the events per object read so far
         for piece in pieces:
             if isinstance(piece, Digest):
                 yield self._counted(piece)
@@ -108,16 +110,22 @@ class Scheduler:
                 yield from self._here(piece)
                 continue
             starting = False
-            window.append((piece, self._submit(piece)))
+            events = int(len(piece) * self.events / max(self.objects, 1)) or 1
+            window.append((piece, self._submit(piece), events))
             held += _bytes_in(piece)
-            while len(window) > tuning.chunks_per_worker * pool.size or (
-                held > tuning.fetch_bytes and len(window) > pool.size
+            expected += events
+            while len(window) > pool.size and (
+                len(window) > tuning.chunks_per_worker * pool.size
+                or expected > tuning.events_per_worker * pool.size
+                or held > tuning.fetch_bytes
             ):
-                work, ticket = window.popleft()
+                work, ticket, events = window.popleft()
                 held -= _bytes_in(work)
+                expected -= events
                 yield from self._collected(work, ticket)
         while window:
-            yield from self._collected(*window.popleft())
+            work, ticket, _ = window.popleft()
+            yield from self._collected(work, ticket)
 
     def _submit(self, work: Work) -> int:
         assert self.pool is not None

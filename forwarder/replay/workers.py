@@ -13,6 +13,7 @@ encoded logs). Results are taken by ticket, so the caller reads them in the orde
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import signal
 from contextlib import suppress
 from multiprocessing.connection import Connection, wait
@@ -134,7 +135,7 @@ class WorkerPool:
         for results in wait(self._results, timeout):
             assert isinstance(results, Connection)
             try:
-                message = results.recv()
+                message = pickle.loads(results.recv_bytes())
             except (EOFError, OSError):  # the worker is gone (killed, or out of memory)
                 raise ForwarderError(BROKEN) from None
             if message == _READY:
@@ -159,11 +160,12 @@ def serve(tasks: Any, results: Connection) -> None:
     digest back through ``results``. Ctrl-C on a terminal reaches the whole process group: the
     replaying process handles it and stops the workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    results.send(_READY)
+    results.send_bytes(pickle.dumps(_READY))
     while (item := tasks.get()) is not None:
         ticket, (plan, work, now_ms, budget, events) = item
         try:
             outcome: Digest | BaseException = digest(plan, work, now_ms, budget, events)
         except Exception as exc:  # noqa: BLE001 - handed to the replaying process, which raises it
             outcome = exc
-        results.send((ticket, outcome))
+        # Pickled to bytes of its exact size (Connection.send's buffer grows to twice a result).
+        results.send_bytes(pickle.dumps((ticket, outcome), pickle.HIGHEST_PROTOCOL))
