@@ -37,8 +37,8 @@ class Codec(Protocol):
         ...
 
     def gzip(self) -> Compressor:
-        """A compressor writing one gzip member at level 1 (replay is CPU-bound, and level 6
-        costs three times the CPU for a body only ~30% smaller)."""
+        """A compressor writing one gzip member at level 1 (replay is CPU-bound: higher levels cost
+        several times the CPU for a body not much smaller)."""
         ...
 
     def gunzip(self, data: bytes) -> tuple[bytes, str | None]:

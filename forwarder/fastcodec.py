@@ -1,5 +1,5 @@
-"""The console script's codec: msgspec for JSON, ISA-L (isal) for gzip. The only module that
-imports either; the Lambda handler never imports it (``forwarder.codec.STDLIB`` serves it).
+"""The console script's codec: msgspec for JSON, ISA-L (isal) for gzip. The only module of the
+package that imports either; the Lambda handler never imports it (``forwarder.codec.STDLIB``).
 
 It writes what ``STDLIB`` writes for what a stop record holds, and reads integers beyond 64 bits
 exactly, as the standard library does. What msgspec refuses and the standard library takes (NaN,
@@ -49,7 +49,7 @@ class FastCodec:
 
     def encode(self, value: Any) -> bytes:
         # Into a buffer of this thread's, then copied: msgspec's own bytes keep the room they grew
-        # in (~1.5x their size), and replay holds thousands of encoded logs at once.
+        # in, and replay holds thousands of encoded logs at once.
         buffer: bytearray | None = getattr(self._local, "buffer", None)
         if buffer is None:
             buffer = self._local.buffer = bytearray()

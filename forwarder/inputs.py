@@ -192,8 +192,8 @@ def iter_items(data: bytes, source: str, codec: Codec = STDLIB) -> Iterator[Item
 
 
 def read_file(path: str) -> bytes:
-    """A whole file; ``InputError`` naming it when it cannot be read. Plain ``os`` calls: half the
-    cost of ``open().read()`` for the small files an archive is made of (~5 µs against ~10)."""
+    """A whole file; ``InputError`` naming it when it cannot be read. Plain ``os`` calls: cheaper
+    than ``open().read()`` for the small files an archive is made of."""
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
@@ -209,7 +209,7 @@ def read_file(path: str) -> bytes:
 
 def walk(folder: str) -> Iterator[str]:
     """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat);
-    symbolic links to directories are not followed. Plain strings: pathlib costs ~10 µs a file."""
+    symbolic links to directories are not followed. Plain strings: pathlib costs more a file."""
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:

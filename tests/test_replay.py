@@ -901,8 +901,8 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path) ->
 
 def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     """A spawned worker re-runs the console script to set up its ``__main__``: the entry point
-    pyproject.toml names must import neither the CLI nor httpx (each worker paid ~0.13 s of CPU for
-    them, a 10k-event replay was ~1.2x slower), and calling it still runs the CLI."""
+    pyproject.toml names must import neither the CLI nor httpx (each worker would pay the CPU for
+    them at start, for nothing), and calling it still runs the CLI."""
     import subprocess
     import sys
     import tomllib

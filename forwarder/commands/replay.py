@@ -27,7 +27,7 @@ from forwarder.wiring import aws_client, build_destination, key_ref
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Bounds, or a typo runs the machine out of memory: each sender holds a batch (a Datadog body is up
-# to 5 MB); each worker is an interpreter (~40 MB) with Tuning.chunks_per_worker digests queued for it.
+# to 5 MB); each worker is an interpreter with Tuning.chunks_per_worker digests queued for it.
 MAX_CONCURRENCY = 64
 MAX_WORKERS = 64
 
@@ -38,8 +38,8 @@ CGROUP = Path("/sys/fs/cgroup")
 def usable_cpus(cgroup: Path = CGROUP) -> int:
     """The CPUs this process may use: its affinity set, capped by a cgroup CPU quota (v2
     ``cpu.max``, or v1 ``cpu/cpu.cfs_quota_us``). In a container (an ECS task, a CI job)
-    ``os.cpu_count()`` is the host's: 64 workers on a 2-CPU quota would only cost memory (~45 MB
-    each) and time slices."""
+    ``os.cpu_count()`` is the host's: 64 workers on a 2-CPU quota would only cost memory (an
+    interpreter each) and time slices."""
     try:
         count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux

@@ -54,9 +54,9 @@ def _tls_context_future() -> Future[ssl.SSLContext]:
 
 
 def prepare_tls() -> None:
-    """Start building the TLS context now, beside other work: loading the CA bundle (~20 ms of
-    CPU, in OpenSSL without the GIL) then overlaps a cold start's S3 calls instead of following
-    them. The Lambda runtime calls it as it is built."""
+    """Start building the TLS context now, beside other work: loading the CA bundle (in OpenSSL,
+    without the GIL) then overlaps a cold start's S3 calls instead of following them. The Lambda
+    runtime calls it as it is built."""
     _tls_context_future()
 
 

@@ -1,9 +1,9 @@
 """Datadog Logs: the HTTP intake v2 (``POST /api/v2/logs``), gzip, ``DD-API-KEY``, through httpx.
 
-Not through datadog-api-client: its model layer and serialisation cost about 130 µs of CPU per log
-(measured: two thirds of a replay's CPU), it compresses at a level we cannot choose, and it adds
-~95 MB and ~20 modules to the Lambda's cold start — for one documented POST. The SDK is used where
-its models earn their keep: the Monitors API (``alerts``).
+Not through datadog-api-client: its model layer and serialisation cost many times the CPU of
+encoding a log here (replay is CPU-bound), it compresses at a level we cannot choose, and it adds
+its whole package to the Lambda's cold start — for one documented POST. The SDK is used where its
+models earn their keep: the Monitors API (``alerts``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Dedup by event id across every source of a run, in little memory.
 
-An id is kept as a 64-bit hash in one array, so a million ids cost ~17 MB instead of ~100 MB of
-strings, and no Python object per id stays alive.
+An id is kept as a 64-bit hash in one array rather than as a string, so no Python object per id
+stays alive.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class Tuning:
     #: than 1 MB). A result is up to a few MB of encoded logs: through the default 64 KB pipe a
     #: worker blocks many times writing it, idle until the replaying process reads.
     result_pipe_bytes: int = 1 << 20
-    #: Digest in the replaying process while spawned workers start (~0.1 s), until one answers.
+    #: Digest in the replaying process while spawned workers start, until one answers.
     digest_while_starting: bool = True
 
     def chunk_size(self, objects: int, events: int) -> int:

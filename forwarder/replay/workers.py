@@ -3,7 +3,7 @@
 One owner: the ``with`` block that holds the pool; leaving it stops the processes (at once when it
 is left by an error or Ctrl-C: a chunk's digest is worth nothing once the run stops). The start
 method is the caller's choice: ``fork`` (Linux, a process that runs no other thread yet: ready in
-milliseconds, sharing the parent's imports) or ``spawn`` (anywhere, ~0.1 s of CPU each).
+milliseconds, sharing the parent's imports) or ``spawn`` (anywhere; each imports afresh).
 
 Chunks go through one queue that any idle worker takes from; each worker hands its results back
 through a pipe of its own, which the pool widens where the system allows (a result is a few MB of
