@@ -36,6 +36,12 @@ class Codec(Protocol):
         """One JSON document; ``ValueError`` (or ``RecursionError``) when it is not one."""
         ...
 
+    def read(self, data: bytes | memoryview | str) -> Any:
+        """``decode`` without a second try: ``ValueError`` (or ``RecursionError``) for anything
+        this codec refuses, which the caller then reads with the standard library's careful
+        reader (it says where a document is broken)."""
+        ...
+
     def gzip(self) -> Compressor:
         """A compressor writing one gzip member at level 1 (replay is CPU-bound: higher levels cost
         several times the CPU for a body not much smaller)."""
@@ -65,6 +71,9 @@ class StdlibCodec:
         # UTF-8 only (json.loads would take UTF-16 and UTF-32 bytes too); not UTF-8: a ValueError
         return json.loads(data if isinstance(data, str) else bytes(data).decode())
 
+    def read(self, data: bytes | memoryview | str) -> Any:
+        return self.decode(data)
+
     def gzip(self) -> Compressor:
         return zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: gzip header and trailer
 
@@ -79,16 +88,23 @@ STDLIB = StdlibCodec()
 
 
 def gunzip_with(
-    decompressobj: Callable[..., Any], errors: tuple[Any, ...], data: bytes
+    decompressobj: Callable[..., Any], errors: tuple[Any, ...], data: bytes, block: int = 0
 ) -> tuple[bytes, str | None]:
     """Every gzip member of ``data`` inflated by ``decompressobj`` (zlib's, or a library's with
-    the same interface); on damage, what was recovered and what went wrong."""
+    the same interface), ``block`` bytes at a time (0: all at once); on damage, what was
+    recovered and what went wrong."""
     out: list[bytes] = []
     rest = data
     while rest:
         stream = decompressobj(wbits=31)
+        pending = rest
         try:
-            out.append(stream.decompress(rest))
+            while True:
+                piece = stream.decompress(pending, block)
+                out.append(piece)
+                pending = stream.unconsumed_tail
+                if stream.eof or not pending:  # a member ends with its trailer: input is left till then
+                    break
         except errors as exc:
             return b"".join(out), f"corrupt gzip data ({exc})"
         if not stream.eof:

@@ -3,8 +3,7 @@ package that imports either; the Lambda handler never imports it (``forwarder.co
 
 It writes what ``STDLIB`` writes for what a stop record holds, and reads integers beyond 64 bits
 exactly, as the standard library does. What msgspec refuses and the standard library takes (NaN,
-an escaped lone surrogate, a lone surrogate to write) goes to the standard library; damaged gzip
-is inflated again by zlib, whose messages say what is wrong.
+an escaped lone surrogate, a lone surrogate to write) goes to the standard library.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from isal import isal_zlib
 
 from forwarder.archive_layout import ArchiveDocument
 from forwarder.codec import STDLIB, Compressor, gunzip_with
+
+_BLOCK = 1 << 16  # bytes inflated at a time
 
 
 class _ArchiveDocument(msgspec.Struct):
@@ -65,12 +66,18 @@ class FastCodec:
         except msgspec.DecodeError:  # NaN, a lone surrogate, 1e400: the standard library reads those
             return STDLIB.decode(data)
 
+    def read(self, data: bytes | memoryview | str) -> Any:
+        return self._decoder.decode(data)  # msgspec.DecodeError is a ValueError
+
     def gzip(self) -> Compressor:
         compressor: Compressor = isal_zlib.compressobj(1, zlib.DEFLATED, 31)
         return compressor
 
     def gunzip(self, data: bytes) -> tuple[bytes, str | None]:
-        out, error = gunzip_with(isal_zlib.decompressobj, (isal_zlib.error, zlib.error), data)
+        # A block at a time: ISA-L's output buffer for a whole large object is mapped afresh for
+        # every object (page faults, system time). Damaged data is inflated again by zlib, whose
+        # messages say what is wrong.
+        out, error = gunzip_with(isal_zlib.decompressobj, (isal_zlib.error, zlib.error), data, _BLOCK)
         return (out, None) if error is None else STDLIB.gunzip(data)
 
     def archived(self, data: bytes) -> ArchiveDocument | None:

@@ -74,7 +74,7 @@ def _fast_items(
         if end <= start:
             continue
         try:
-            value = codec.decode(view[start:end])
+            value = codec.read(view[start:end])
         except (ValueError, RecursionError):
             return count, start
         for element in value if isinstance(value, list) else (value,):  # an array: each element is an item
@@ -93,7 +93,7 @@ def _whole_document(data: bytes, source: str, codec: Codec) -> list[Item] | None
     """``data`` as one JSON document (an array: its elements), else None (several documents, or
     not JSON: the careful reader takes over and says what is wrong)."""
     try:
-        value = codec.decode(data)
+        value = codec.read(data)
     except (ValueError, RecursionError):
         return None
     offset = len(data) - len(data.lstrip())

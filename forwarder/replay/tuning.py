@@ -24,7 +24,7 @@ class Tuning:
     #: Objects, or events, digested in the replaying process before worker processes take over
     #: (a Firehose backup can be a few large objects).
     parallel_after_objects: int = 500
-    parallel_after_events: int = 2_000
+    parallel_after_events: int = 5_000
     #: A chunk (one worker task) is at most ``chunk_objects`` objects, sized to about
     #: ``chunk_events`` events by the events per object seen so far. A worker hands a chunk back
     #: unfinished after ``chunk_events`` events or ``chunk_bytes`` of input: its result stays

@@ -56,6 +56,7 @@ class WorkerPool:
         self._tickets = 0
         self._arrived: dict[int, Digest | BaseException] = {}
         self._answered = 0
+        self._plan: tuple[Plan, bytes] | None = None  # the last plan sent, pickled once
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -93,7 +94,10 @@ class WorkerPool:
         self.start()
         ticket = self._tickets
         self._tickets += 1
-        self._tasks.put((ticket, task))
+        plan, *rest = task
+        if self._plan is None or self._plan[0] is not plan:
+            self._plan = plan, pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
+        self._tasks.put((ticket, self._plan[1], *rest))
         return ticket
 
     def result(self, ticket: int) -> Digest:
@@ -161,8 +165,12 @@ def serve(tasks: Any, results: Connection) -> None:
     replaying process handles it and stops the workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     results.send_bytes(pickle.dumps(_READY))
+    known: tuple[bytes, Plan] | None = None  # a run's plan is the same for every task: read once
     while (item := tasks.get()) is not None:
-        ticket, (plan, work, now_ms, budget, events) = item
+        ticket, pickled, work, now_ms, budget, events = item
+        if known is None or known[0] != pickled:
+            known = pickled, pickle.loads(pickled)
+        plan = known[1]
         try:
             outcome: Digest | BaseException = digest(plan, work, now_ms, budget, events)
         except Exception as exc:  # noqa: BLE001 - handed to the replaying process, which raises it
