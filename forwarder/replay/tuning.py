@@ -24,7 +24,7 @@ class Tuning:
     #: Objects, or events, digested in the replaying process before worker processes take over
     #: (a Firehose backup can be a few large objects).
     parallel_after_objects: int = 500
-    parallel_after_events: int = 5_000
+    parallel_after_events: int = 2_000
     #: A chunk (one worker task) is at most ``chunk_objects`` objects, sized to about
     #: ``chunk_events`` events by the events per object seen so far. A worker hands a chunk back
     #: unfinished after ``chunk_events`` events or ``chunk_bytes`` of input: its result stays
@@ -39,7 +39,7 @@ class Tuning:
     #: ... and at most about this many events per worker, as the chunks were sized: a chunk of one
     #: large Firehose object holds a thousand events and its result a few MB, so with such objects
     #: fewer chunks wait (memory stays that of a run of small objects).
-    events_per_worker: int = 2_000
+    events_per_worker: int = 1_500
     #: The pipe each worker hands its results back through (Linux; the system may refuse more
     #: than 1 MB). A result is up to a few MB of encoded logs: through the default 64 KB pipe a
     #: worker blocks many times writing it, idle until the replaying process reads.
