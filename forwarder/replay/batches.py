@@ -1,5 +1,5 @@
-"""Batching per destination: the encoded logs of each digest, minus duplicates, queued for each
-destination and cut into requests of ``size`` records.
+"""Batching per destination: the fresh logs of each digest queued for each destination and cut
+into requests of ``size`` records.
 
 A queue holds segments, not records: a digest's logs for one destination stay one list, and a
 batch is a few slices of them. Each segment keeps its digest's ``Owner`` and the records'
@@ -11,35 +11,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Sequence
 
-from forwarder.replay.digest import Digest
+from forwarder.replay.dedup import Column
 from forwarder.replay.ledger import Owner
 
 #: Records for one destination: their owner, encoded logs, and positions in the owner's digest.
 Segment = tuple[Owner, list[bytes], Sequence[int]]
-#: A digest's records for one destination: its name, their encoded logs, their positions.
-Column = tuple[str, list[bytes], Sequence[int]]
 #: A batch to send: the destination's name and the segments that make it up.
 Batch = tuple[str, list[Segment]]
-
-
-def columns(digest: Digest, names: Sequence[str], fresh: Sequence[int]) -> list[Column]:
-    """The logs of ``digest`` each destination is to get: only the records at ``fresh`` (not seen
-    before), and only where the digest encoded one (``--only-undelivered`` leaves out the
-    destinations a record was delivered to)."""
-    if not fresh:  # nothing new (or an object that could not be fetched: no columns at all)
-        return []
-    everything = len(fresh) == len(digest.ids)
-    positions: Sequence[int] = range(len(digest.ids)) if everything else fresh
-    found: list[Column] = []
-    for name, column in zip(names, digest.lines, strict=True):
-        lines = column if everything else [column[index] for index in fresh]
-        where = positions
-        if None in lines:  # not every record goes everywhere
-            kept = [at for at, line in enumerate(lines) if line is not None]
-            lines, where = [lines[at] for at in kept], [where[at] for at in kept]
-        if lines:
-            found.append((name, lines, where))  # type: ignore[arg-type]  # no None left
-    return found
 
 
 class _Queue:
@@ -76,7 +54,7 @@ class Batcher:
         self._queues = {name: _Queue() for name in names}
 
     def add(self, owner: Owner, found: Sequence[Column]) -> Iterator[Batch]:
-        """Queue ``found`` (``columns`` of ``owner``'s digest); the batches now full."""
+        """Queue ``found`` (the fresh logs of ``owner``'s digest); the batches now full."""
         for name, lines, positions in found:
             queue = self._queues[name]
             queue.add((owner, lines, positions))

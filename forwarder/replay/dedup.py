@@ -1,4 +1,4 @@
-"""Dedup by event id across every source of a run, in little memory.
+"""Dedup by event id across every source of a run, in little memory: what of a digest is new.
 
 An id is kept as a 64-bit hash in one array rather than as a string, so no Python object per id
 stays alive.
@@ -8,6 +8,47 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from forwarder.replay.digest import Digest
+
+#: A digest's new records for one destination: its name, their encoded logs, their positions.
+Column = tuple[str, list[bytes], Sequence[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fresh:
+    """What of a digest was not seen before: its records' positions, and their logs for each
+    destination that gets some (``--only-undelivered`` leaves out where one was delivered)."""
+
+    positions: Sequence[int]
+    columns: list[Column]
+
+
+class Dedup:
+    """The events of a run seen so far, whatever source they came from."""
+
+    def __init__(self, names: Sequence[str], seen: SeenIds | None = None) -> None:
+        self.names = names
+        self.seen = seen or SeenIds()
+
+    def fresh(self, digest: Digest) -> Fresh:
+        """``digest``'s records not seen before (now seen), and their logs per destination."""
+        positions = self.seen.fresh(digest.ids)
+        if not positions or not digest.lines:  # nothing new, or a dry run (records, no logs)
+            return Fresh(positions, [])
+        everything = len(positions) == len(digest.ids)
+        where: Sequence[int] = range(len(digest.ids)) if everything else positions
+        found: list[Column] = []
+        for name, column in zip(self.names, digest.lines, strict=True):
+            lines = column if everything else [column[index] for index in positions]
+            kept = where
+            if None in lines:  # not every record goes everywhere
+                at = [index for index, line in enumerate(lines) if line is not None]
+                lines, kept = [lines[index] for index in at], [where[index] for index in at]
+            if lines:
+                found.append((name, lines, kept))  # type: ignore[arg-type]  # no None left
+        return Fresh(positions, found)
 
 
 class SeenIds:

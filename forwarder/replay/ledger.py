@@ -77,8 +77,7 @@ class Owner:
     names: list[str]
     ends: list[int]  # per object: where its records end in the digest's columns
     failed: set[int]  # objects (indices) not to checkpoint
-    left: list[int]  # per object: records queued and not yet settled (kept only with a checkpoint)
-    read: bool = False  # all its records are queued
+    left: list[int]  # per object: records queued and not yet settled (counted only with a checkpoint)
 
     def owner_of(self, position: int) -> int:
         """The object (its index) the record at ``position`` in the digest's columns came from."""
@@ -119,28 +118,21 @@ class Ledger:
         if self._checkpoint is not None:
             self._checkpoint.close()
 
-    def admit(self, digest: Digest) -> Owner:
-        """The objects of ``digest``, to follow until their records are settled."""
-        left = [0] * len(digest.names) if self._marks is not None else []
-        return Owner(digest.names, digest.ends, set(digest.unreadable), left)
-
-    def queued(self, owner: Owner, columns: Iterable[Sequence[int]]) -> None:
-        """Records of ``owner`` (their positions in its digest, one column per destination) are
-        about to be queued: called before any of them is, for a sender may settle them at once."""
+    def track(self, digest: Digest, queued: Iterable[Sequence[int]]) -> Owner:
+        """The objects of ``digest``, whose records at ``queued`` (positions in it, one sequence
+        per destination) are about to be queued; called before any of them is, for a sender may
+        settle them at once. Its objects with nothing to wait for are finished now."""
+        owner = Owner(digest.names, digest.ends, set(digest.unreadable), [0] * len(digest.names))
         if self._marks is None:
-            return
+            return owner
         with self._lock:
-            for positions in columns:
+            for positions in queued:
                 for index, count in owner.runs(positions):
                     owner.left[index] += count
-
-    def read(self, owner: Owner) -> None:
-        """Every record of ``owner`` is queued: its objects with nothing left to settle are done."""
-        with self._lock:
-            owner.read = True
             for index, left in enumerate(owner.left):
                 if left == 0:
                     self._finish(owner, index)
+        return owner
 
     def settled(self, owner: Owner, positions: Sequence[int], failed: Iterable[int]) -> None:
         """A batch answered for the records of ``owner`` at ``positions``; those at ``failed``
@@ -151,7 +143,7 @@ class Ledger:
                 return
             for index, count in owner.runs(positions):
                 owner.left[index] -= count
-                if owner.left[index] == 0 and owner.read:
+                if owner.left[index] == 0:
                     self._finish(owner, index)
 
     def _finish(self, owner: Owner, index: int) -> None:

@@ -2,8 +2,9 @@
 
     sources -> scheduler (digest, here or in workers) -> dedup -> ledger -> batches -> send
 
-The replaying thread does the walk; the sender threads settle what they sent with the ledger.
-Nothing below calls back up here: each part is handed what it needs, and counts what it owns.
+The replaying thread does the walk, entering each part once per digest (a run of objects); the
+sender threads settle what they sent with the ledger. Nothing below calls back up here: each part
+is handed what it needs, and counts what it owns.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from forwarder.codec import STDLIB, Codec
 from forwarder.destinations.base import Destination
 from forwarder.errors import ForwarderError, InputError
 from forwarder.model import StopRecord
-from forwarder.replay.batches import Batcher, columns
-from forwarder.replay.dedup import SeenIds
+from forwarder.replay.batches import Batcher
+from forwarder.replay.dedup import Dedup
 from forwarder.replay.digest import MARGIN_MS, Digest, Plan, TimestampPolicy
 from forwarder.replay.ledger import Checkpoint, Ledger
 from forwarder.replay.scheduler import Scheduler
@@ -136,7 +137,7 @@ class Replayer:
         stats = self.stats = Stats()
         tuning = self.tuning
         ledger = Ledger(self.checkpoint, marks=self.dry_run is None)
-        seen = SeenIds()
+        dedup = Dedup(self.names)
         with ExitStack() as stack:
             ledger.open()  # a checkpoint it cannot write stops the run here, before anything is sent
             stack.callback(ledger.close)
@@ -174,19 +175,16 @@ class Replayer:
             listed = fetched(self._listed(objects, ledger), tuning.fetchers, tuning.fetch_bytes)
             for result in scheduler.digests(listed):
                 self._count(result)
-                fresh = seen.fresh(result.ids)
-                stats.duplicates += len(result.ids) - len(fresh)
-                stats.matched += len(fresh)
+                fresh = dedup.fresh(result)
+                stats.duplicates += len(result.ids) - len(fresh.positions)
+                stats.matched += len(fresh.positions)
                 if self.dry_run is not None:
-                    for index in fresh:
+                    for index in fresh.positions:
                         self.dry_run(*result.records[index])
                 else:
-                    owner = ledger.admit(result)
-                    found = columns(result, self.names, fresh)
-                    ledger.queued(owner, (positions for _, _, positions in found))
-                    for name, batch in batcher.add(owner, found):
+                    owner = ledger.track(result, (positions for _, _, positions in fresh.columns))
+                    for name, batch in batcher.add(owner, fresh.columns):
                         senders.submit(name, batch)
-                    ledger.read(owner)
                 stats.objects += len(result.names)
                 self.progress(stats)
             for name, batch in batcher.rest():

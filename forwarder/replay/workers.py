@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import selectors
 import signal
 from contextlib import suppress
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal
@@ -57,6 +58,7 @@ class WorkerPool:
         self._arrived: dict[int, Digest | BaseException] = {}
         self._answered = 0
         self._plan: tuple[Plan, bytes] | None = None  # the last plan sent, pickled once
+        self._selector: selectors.BaseSelector | None = None  # the result pipes, made at start
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -75,6 +77,7 @@ class WorkerPool:
         if self._processes:
             return
         self._tasks = self._context.Queue()
+        self._selector = selectors.DefaultSelector()
         for _ in range(self.size):
             results, writer = self._context.Pipe(duplex=False)
             widen(results, self.pipe_bytes)
@@ -83,6 +86,7 @@ class WorkerPool:
             writer.close()  # the worker's end: its pipe reads as ended once the worker is gone
             self._processes.append(process)
             self._results.append(results)
+            self._selector.register(results, selectors.EVENT_READ, results)  # watched for the whole run
 
     def ready(self) -> bool:
         """Whether a worker has answered that it is up (a forked one at once)."""
@@ -131,13 +135,17 @@ class WorkerPool:
             process.join()
         self._tasks.cancel_join_thread()  # tasks no worker will take: not flushed to anyone
         self._tasks.close()
+        if self._selector is not None:
+            self._selector.close()
         for results in self._results:
             results.close()
         self._processes, self._results = [], []
 
     def _receive(self, timeout: float | None) -> None:
-        for results in wait(self._results, timeout):
-            assert isinstance(results, Connection)
+        if self._selector is None:  # not started: nothing to receive
+            return
+        for key, _ in self._selector.select(timeout):
+            results: Connection = key.data
             try:
                 message = pickle.loads(results.recv_bytes())
             except (EOFError, OSError):  # the worker is gone (killed, or out of memory)
