@@ -17,15 +17,15 @@ import tempfile
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.common import FIXTURES, ROOT, Row, fixture_events
-from forwarder.archive import SCHEMA
+from forwarder.archive_layout import SCHEMA
 from forwarder.parse import parse_event
 
 # The sink shares the machine's two cores with the replay: it must cost as little as it can while a
@@ -116,6 +116,60 @@ def build_archive(folder: Path, total: int, firehose_only: bool = False) -> None
         (folder / "ecs-task-stop-log" / "tail.gz").write_bytes(gzip.compress(text.encode()))
 
 
+PER_REAL_OBJECT = 1_000
+CLUSTERS = ("storefront-prod", "orders-prod", "books-batch", "payments-prod", "search-staging")
+SERVICES = (None, "checkout", "web", "orders-api", "worker", "mailer", "search-api", None)
+
+
+def real_templates() -> list[str]:
+    """Every stop under fixtures/ (the synthetic ones and those users posted, fixtures/real), as
+    compact JSON with its id, time, stop time, task id, cluster name and group left as fields to
+    fill: a stop of another task of another service at another time."""
+    templates = []
+    paths = sorted((ROOT / "fixtures" / "real").glob("*.json")) + sorted(FIXTURES.glob("*.json"))
+    for path in paths:
+        event = json.loads(path.read_text())
+        detail = event["detail"]
+        task = detail["taskArn"].rsplit("/", 1)[-1]
+        cluster = detail["clusterArn"].rsplit("/", 1)[-1]
+        detail["group"] = "@GROUP@"
+        detail["stoppedAt"] = "@STOPPED@"
+        text = json.dumps({**event, "id": "@ID@", "time": "@TIME@"}, separators=(",", ":"))
+        templates.append(text.replace(task, "@TASK@").replace(f"/{cluster}", "/@CLUSTER@"))
+    return templates
+
+
+def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJECT) -> None:
+    """``total`` stops as a new user's Firehose backup holds them: gzip objects of ``per_object``
+    in hour folders by arrival, each stop a different task (its own id and task id) of one of 40
+    services or scheduled families over 5 clusters, one every 3 seconds, cycling through every
+    fixture stop (those users posted included)."""
+    templates = real_templates()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    batch: list[str] = []
+    for index in range(total):
+        moment = start + timedelta(seconds=3 * index)
+        service = SERVICES[index % len(SERVICES)]
+        group = f"service:{service}" if service else f"family:batch-{index % 7}"
+        text = (
+            templates[index % len(templates)]
+            .replace("@ID@", str(uuid.uuid4()), 1)
+            .replace("@TIME@", moment.strftime("%Y-%m-%dT%H:%M:%SZ"), 1)
+            .replace("@STOPPED@", moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"), 1)
+            .replace("@GROUP@", group, 1)
+            .replace("@TASK@", uuid.uuid4().hex)
+            .replace("@CLUSTER@", CLUSTERS[index // len(SERVICES) % len(CLUSTERS)])
+        )
+        batch.append(text)
+        if len(batch) == per_object or index == total - 1:
+            arrival = moment + timedelta(minutes=1)
+            hour = folder / "ecs-task-stop-log" / arrival.strftime("%Y/%m/%d/%H")
+            hour.mkdir(parents=True, exist_ok=True)
+            name = f"ecs-task-stop-log-1-{arrival:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}.gz"
+            (hour / name).write_bytes(gzip.compress("".join(batch).encode()))
+            batch = []
+
+
 # The console script, run as users run it (on Linux its workers are forked from it). Then the peak
 # RSS of the replay and its worker processes: its own VmHWM (ru_maxrss would include the parent's
 # memory, which a vforked child inherits at exec) plus, for each worker, the largest worker's peak
@@ -190,7 +244,7 @@ destination = DatadogDestination("bench", {url!r})
 records = [parse_event(e) for e in fixture_events()]
 started = time.perf_counter()
 for index in range({count}):
-    destination.deliver([destination.build(records[index % len(records)])], deadline_in(30))
+    destination.send([destination.encoder(records[index % len(records)], None)], deadline_in(30))
 print(json.dumps({{"rate": {count} / (time.perf_counter() - started)}}))
 """
 
@@ -206,11 +260,14 @@ def one_per_request(url: str, count: int) -> float:
 
 def digest_cpu(folder: Path) -> float:
     """CPU µs per event of the per-object work alone (read, parse, filter, encode), in this process."""
-    from forwarder.digest import Plan, Selection, digest
+    from forwarder.fastcodec import FastCodec
     from forwarder.payloads import DatadogEncoder
-    from forwarder.sources import Window, list_sources
+    from forwarder.replay.digest import Plan, digest
+    from forwarder.replay.selection import Selection, Window
+    from forwarder.replay.sources import list_sources
 
-    plan = Plan(("datadog",), (DatadogEncoder(),), Selection(), "original")
+    codec = FastCodec()  # the CLI's
+    plan = Plan(("datadog",), (DatadogEncoder(codec=codec),), Selection(), "original", codec=codec)
     paths = [str(source.path) for source in list_sources([str(folder)], Window(), lambda service: None)]  # type: ignore[union-attr]
     started, events = time.process_time(), 0
     for path in paths:
@@ -226,11 +283,14 @@ LARGE_OBJECT_EVENTS = 20_000  # ~50 MB of JSON: a Firehose object from a large b
 # before the object was read.
 _LARGE = """
 import json, sys
-from forwarder.digest import Plan, Selection, digest
+from forwarder.fastcodec import FastCodec
 from forwarder.payloads import DatadogEncoder
+from forwarder.replay.digest import Plan, digest
+from forwarder.replay.selection import Selection
 def rss(field):
     return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1]) / 1024
-plan = Plan(("datadog",), (DatadogEncoder(),), Selection(), "original")
+codec = FastCodec()
+plan = Plan(("datadog",), (DatadogEncoder(codec=codec),), Selection(), "original", codec=codec)
 before = rss("VmRSS")
 result = digest(plan, [({path!r}, {path!r})], 0)
 print(json.dumps({{"events": len(result.ids), "before_mb": before, "peak_mb": rss("VmHWM")}}))
@@ -257,14 +317,17 @@ def large_object_peak() -> dict[str, float]:
 
 
 def gzip_cpu() -> tuple[float, float]:
-    """CPU µs per log to gzip a full 1000-log Datadog body: payloads.gzip_bytes (isal when
-    installed) and zlib at the same level."""
+    """CPU µs per log to gzip a full 1000-log Datadog body, level 1: the CLI's codec (isal) and the
+    Lambda's (zlib)."""
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
     from forwarder.payloads import DatadogEncoder, gzip_bytes
 
     records = [parse_event(event) for event in fixture_events()]
     body = b"[" + b",".join(DatadogEncoder()(records[i % len(records)]) for i in range(1000)) + b"]"
     figures = []
-    for compress in (gzip_bytes, lambda data: zlib.compress(data, 1, 31)):
+    for codec in (FastCodec(), STDLIB):
+        compress = partial(gzip_bytes, codec=codec)
         best = min(_cpu(lambda: compress(body)) for _ in range(5))  # noqa: B023 - called at once
         figures.append(best / 1000 * 1e6)
     return figures[0], figures[1]
@@ -298,6 +361,10 @@ def _best(runs: list[dict[str, float]]) -> dict[str, float]:
     return best
 
 
+def _spread(runs: list[dict[str, float]]) -> str:
+    return f"{min(r['rss_mb'] for r in runs):.1f}-{max(r['rss_mb'] for r in runs):.1f}"
+
+
 def run() -> list[Row]:
     server, url = _serve(0.0)
     slow_server, slow_url = _serve(WAN_SECONDS)
@@ -320,13 +387,18 @@ def run() -> list[Row]:
                           for workers in ("2", "0")}  # fmt: skip
             slow = replay_process(Path(small), slow_url)
             digest_us = min(digest_cpu(Path(small)) for _ in range(RUNS))
-        with tempfile.TemporaryDirectory() as backups:
+        with tempfile.TemporaryDirectory() as backups, tempfile.TemporaryDirectory() as real_small, \
+                tempfile.TemporaryDirectory() as real_large:  # fmt: skip
             build_archive(Path(backups), 100_000, firehose_only=True)
-            firehoses = []
+            build_real_firehose(Path(real_small), 10_000)
+            build_real_firehose(Path(real_large), 100_000)
+            firehoses, real_tens, real_hundreds = [], [], []
             for _ in range(RUNS):
                 firehoses.append(replay_process(Path(backups), url))
+                real_tens.append(replay_process(Path(real_small), url))
+                real_hundreds.append(replay_process(Path(real_large), url))
                 baselines.append(one_per_request(url, 2000))
-            firehose = _best(firehoses)
+            firehose, real_ten, real_hundred = _best(firehoses), _best(real_tens), _best(real_hundreds)
         baseline = max(baselines)
         slow_baseline = one_per_request(slow_url, 100)
     finally:
@@ -386,6 +458,28 @@ def run() -> list[Row]:
             f"{firehose['cpu'] / firehose['events'] * 1e6:.0f} µs CPU per event, peak RSS {firehose['rss_mb']:.0f} MB; best of {RUNS}",
         ),
         Row(
+            "replay of a new user's Firehose backup: CPU per event",
+            f"{real_hundred['cpu'] / real_hundred['events'] * 1e6:.0f} µs",
+            "<= 100 µs",
+            f"100k real-looking stops (every fixture stop, those users posted included, each a task of its own in "
+            f"40 groups) in {100_000 // PER_REAL_OBJECT} Firehose gz objects of {PER_REAL_OBJECT:,}; user+sys of the "
+            f"replay and its {real_hundred['workers']} workers; best of {RUNS}",
+        ),
+        Row(
+            "replay of a new user's Firehose backup: wall rate",
+            f"{real_hundred['events'] / real_hundred['wall']:,.0f} events/s",
+            ">= 20x one-per-request",
+            f"the same runs, fastest; {real_hundred['events'] / real_hundred['wall'] / baseline:.1f}x the "
+            "one-per-request rate",
+        ),
+        Row(
+            "replay of a new user's Firehose backup: peak RSS, 10k vs 100k events",
+            f"{real_ten['rss_mb']:.1f} MB vs {real_hundred['rss_mb']:.1f} MB",
+            "within ±10 MB",
+            f"largest of {RUNS} runs each (10k: {_spread(real_tens)} MB, 100k: {_spread(real_hundreds)} MB); "
+            f"difference {real_hundred['rss_mb'] - real_ten['rss_mb']:+.1f} MB",
+        ),
+        Row(
             "one-request-per-event baseline",
             f"{baseline:,.0f} events/s",
             "-",
@@ -407,7 +501,7 @@ def run() -> list[Row]:
             "replay per-object work alone, CPU per event",
             f"{digest_us:.0f} µs",
             "-",
-            f"10k-event archive in one process, no sending: read, parse or take the archived record, filter, encode the Datadog log (forwarder.digest); best of {RUNS}",
+            f"10k-event archive in one process, no sending: read, parse or take the archived record, filter, encode the Datadog log (forwarder.replay.digest); best of {RUNS}",
         ),
         Row(
             "replay: one large Firehose object, peak RSS while it is read",
@@ -419,7 +513,7 @@ def run() -> list[Row]:
             "gzip a 1000-log Datadog body, CPU per log",
             f"{isal_us:.1f} µs (isal) vs {zlib_us:.1f} µs (zlib)",
             "-",
-            "level 1 both; payloads.gzip_bytes uses isal when it is installed (the CLI), zlib otherwise (the Lambda)",
+            "level 1 both; the CLI's codec gzips with isal (forwarder.fastcodec), the Lambda's with zlib",
         ),
     ]
 

@@ -1,10 +1,6 @@
-"""The archive: one JSON document per stop, in S3 or a local directory, in the same layout.
-
-``<prefix>YYYY/MM/DD/HH/<event id>.json`` (UTC of the event time): the raw event (redacted), its
-stop record, and each destination's outcome — one single-line JSON document, readable by Athena.
-Inputs that are not ECS STOPPED task events go under ``<prefix>rejected/YYYY/MM/DD/HH/`` with the
-reason. Both stores sit behind the same small interface, so the handler, ``send``, ``redrive`` and
-``replay`` do not care which one they have.
+"""The archive's stores: S3 and a local directory, the same layout (``forwarder.archive_layout``:
+the keys, and the document each holds) behind one small interface, so the handler, ``send`` and
+``redrive`` do not care which one they have.
 
 Writes are conditional, so that concurrent invocations of the same event cannot undo each other's
 work (see ``forwarder.claims``): ``create`` writes only where nothing is yet (S3 ``If-None-Match: *``;
@@ -19,27 +15,20 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from forwarder import fastjson
 from forwarder.errors import ArchiveError
 from forwarder.retry import RetryPolicy, is_retryable_status
 
-SCHEMA = "ecs-stop-forwarder/archive/v1"
-REJECTED_SCHEMA = "ecs-stop-forwarder/rejected/v1"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: S3 error codes worth another try (besides any 5xx): throttling and transient failures.
 RETRYABLE_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
@@ -47,41 +36,6 @@ RETRYABLE_CODES = frozenset(
 )  # fmt: skip
 #: A conditional write whose condition does not hold (412), or that raced another one (409).
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
-
-
-def hour_path(moment: datetime) -> str:
-    return moment.strftime("%Y/%m/%d/%H/")
-
-
-def safe_id(event_id: str) -> str:
-    """The event id if it is safe in a key, else a stable hash of it."""
-    return (
-        event_id if _SAFE_ID.match(event_id) else "id-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
-    )
-
-
-def event_key(prefix: str, event_id: str, event_time: datetime) -> str:
-    return f"{prefix}{hour_path(event_time)}{safe_id(event_id)}.json"
-
-
-def rejected_key(prefix: str, raw: bytes, moment: datetime) -> str:
-    """Named by the content's hash: the same bad input retried lands on the same object."""
-    return f"{prefix}rejected/{hour_path(moment)}{hashlib.sha256(raw).hexdigest()[:32]}.json"
-
-
-def encode(document: dict[str, Any]) -> bytes:
-    """One line of JSON (Athena reads one document per line), UTF-8."""
-    return fastjson.dumps_exact(document) + b"\n"  # the input kept exactly, NaN included
-
-
-def decode(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        document = json.loads(data)
-    except ValueError as exc:
-        raise ArchiveError(f"{where}: not an archive document ({exc})") from None
-    if not isinstance(document, dict):
-        raise ArchiveError(f"{where}: not an archive document (a JSON {type(document).__name__})")
-    return document
 
 
 class Stored(NamedTuple):

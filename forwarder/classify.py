@@ -352,8 +352,8 @@ def _earliest_text_rule(record: StopFacts) -> tuple[int, Match] | None:
 def _text_rule(reasons: tuple[str, ...]) -> tuple[int, int, str] | None:
     """(rule index, index of the reason that carries it, the quoted evidence), or None.
 
-    Plain substring tests: an order of magnitude faster than regular expressions here, and the
-    families are fixed strings anyway. Each reason is lowered once.
+    Plain substring tests, cheaper than regular expressions, and the families are fixed strings
+    anyway. Each reason is lowered once.
     """
     texts = [(which, reason.lower(), reason) for which, reason in enumerate(reasons)]
     for index, rule in enumerate(RULES):

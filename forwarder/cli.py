@@ -15,6 +15,7 @@ from typing import TextIO
 from forwarder import NAME, __version__
 from forwarder.commands import alerts, check, explain, package, redrive, replay, report, send
 from forwarder.errors import ForwarderError
+from forwarder.fastcodec import FastCodec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse's usage errors (2) and --help/--version (0)
         return int(exc.code or 0)
+    args.codec = FastCodec()  # JSON and gzip for every command: msgspec and ISA-L (forwarder.codec)
     try:
         return int(args.run(args, out, err))
     except ForwarderError as exc:

@@ -3,7 +3,8 @@
 One file or S3 object may hold: one JSON document, a JSON array of documents, JSON lines, or JSON
 documents concatenated with no delimiter (what Firehose writes to S3), optionally gzip-compressed
 (detected by magic bytes, not by name). Bad bytes never raise: they come out as ``InputError`` items
-that say where (source and offset), and reading goes on with what can still be read.
+that say where (source and offset), and reading goes on with what can still be read. JSON and gzip
+are the caller's codec (``forwarder.codec``): the standard library unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,30 +13,19 @@ import json
 import os
 import re
 import sys
-import zlib
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
-from forwarder import fastjson
+from forwarder.codec import GZIP_MAGIC, STDLIB, Codec
 from forwarder.errors import InputError
 
-try:
-    from isal import isal_zlib as _fast_inflate
-except ImportError:  # pragma: no cover - the Lambda zip is pure Python
-    _fast_inflate = None  # type: ignore[assignment]
-
-GZIP_MAGIC = b"\x1f\x8b"
 _DECODER = json.JSONDecoder()
 # Where a document may start after a broken one: an object opening with a key.
 _OBJECT_START = re.compile(r'\{\s*"')
 _RESYNC_ATTEMPTS = 10_000
 _ARCHIVE_SCHEMAS = ("ecs-stop-forwarder/archive/v1", "ecs-stop-forwarder/rejected/v1")
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_20_DIGITS = b"0" * 20
-_MINUS_19_DIGITS = b"-" + b"0" * 19
-_NOT_A_DIGIT = re.compile(rb"[^0]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,36 +42,6 @@ class Item:
         return f"{self.source} item {self.index} (offset {self.offset})"
 
 
-def gunzip(data: bytes) -> tuple[bytes, str | None]:
-    """Decompress every gzip member; on damage return what was recovered and what went wrong.
-    With isal installed it inflates at about twice zlib's speed; damaged data is read again by
-    zlib, whose messages say what is wrong."""
-    if _fast_inflate is not None:
-        out, error = _gunzip(_fast_inflate.decompressobj, (_fast_inflate.error, zlib.error), data)
-        if error is None:
-            return out, None
-    return _gunzip(zlib.decompressobj, (zlib.error,), data)
-
-
-def _gunzip(
-    decompressobj: Callable[..., Any], errors: tuple[Any, ...], data: bytes
-) -> tuple[bytes, str | None]:
-    out: list[bytes] = []
-    rest = data
-    while rest:
-        stream = decompressobj(wbits=31)
-        try:
-            out.append(stream.decompress(rest))
-        except errors as exc:
-            return b"".join(out), f"corrupt gzip data ({exc})"
-        if not stream.eof:
-            return b"".join(out), "truncated gzip: the stream ends before its end marker"
-        rest = stream.unused_data
-        if rest and not rest.startswith(GZIP_MAGIC):
-            return b"".join(out), "trailing bytes after the gzip stream"
-    return b"".join(out), None
-
-
 def _skip_ws(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in " \t\r\n":
         pos += 1
@@ -89,71 +49,52 @@ def _skip_ws(text: str, pos: int) -> int:
 
 
 _BOUNDARY = re.compile(r"\}\s*(?=\{)")
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_BYTES_BOUNDARY = re.compile(rb"\}\s*(?=\{)")
+_BYTES_WHITESPACE = re.compile(rb"[ \t\r\n]*")
 
 
-def _has_long_integer(data: bytes) -> bool:
-    """Whether ``data`` holds an integer literal orjson cannot read exactly (over 2**64 - 1: 20+
-    digits; under -2**63: a minus and 19+ digits): it reads those as floats, the standard library
-    as ints, so such data is left to the latter. Digits inside strings do not count: a service
-    task's ``startedBy`` (``ecs-svc/1234567890123456789``) must not cost every task the fast path.
-    (A byte table and ``find`` scan a megabyte in about a millisecond; a regular expression took 40.)"""
-    zeros = data.translate(_DIGITS_AS_ZERO)
-    for needle in (_20_DIGITS, _MINUS_19_DIGITS):
-        at = zeros.find(needle)  # the leftmost match is where a run of digits (or its minus) starts
-        while at >= 0:
-            before = at - 1
-            while before >= 0 and data[before] in b" \t\r\n-":
-                before -= 1
-            if before >= 0 and data[before] in b":,[":
-                return True
-            end = _NOT_A_DIGIT.search(zeros, at + 1)  # past the rest of this run of digits
-            if end is None:
-                break
-            at = zeros.find(needle, end.start())
-    return False
-
-
-def reads_inexactly(data: bytes) -> bool:
-    """Whether ``iter_items(data, exact=False)`` may read an integer as a float."""
-    if not fastjson.ACCELERATED:
-        return False
-    return _has_long_integer(gunzip(data)[0] if data.startswith(GZIP_MAGIC) else data)
-
-
-def _fast_items(text: str, source: str) -> Generator[Item, None, tuple[int, int]]:
-    """With orjson: the items at the start of ``text`` that split cleanly at ``}{`` boundaries,
-    one document parsed at a time (a Firehose object holds thousands: they are never all parsed at
-    once); returns how many were yielded and where the careful reader must take over
-    (``len(text)`` when all were read).
+def _fast_items(
+    text: AnyStr, source: str, codec: Codec, boundary: re.Pattern[AnyStr], whitespace: re.Pattern[AnyStr]
+) -> Generator[Item, None, tuple[int, int]]:
+    """The items at the start of ``text`` that split cleanly at ``}{`` boundaries, one document
+    parsed at a time (a Firehose object holds thousands: they are never all parsed at once);
+    returns how many were yielded and where the careful reader must take over (``len(text)`` when
+    all were read). ``text`` is bytes when they are ASCII (an offset in them is one in the text:
+    the text is never made), else the decoded text.
 
     Safe because a cut inside a string leaves an unterminated string, which never parses: a piece
     that parses was cut at a real document boundary.
     """
-    if not fastjson.ACCELERATED:
-        return 0, 0
     count = 0
-    start = _skip_ws(text, 0)
-    cuts = [match.end() for match in _BOUNDARY.finditer(text)] + [len(text)]
+    view = memoryview(text) if isinstance(text, bytes) else text  # slices of bytes: not copied
+    start = _after_whitespace(text, 0, whitespace)
+    cuts = [match.end() for match in boundary.finditer(text)] + [len(text)]
     for end in cuts:
         if end <= start:
             continue
         try:
-            value = fastjson.loads_strict(text[start:end])
-        except ValueError:
+            value = codec.read(view[start:end])
+        except (ValueError, RecursionError):
             return count, start
         for element in value if isinstance(value, list) else (value,):  # an array: each element is an item
             count += 1
             yield Item(source, count, start, element)
-        start = _skip_ws(text, end)
+        start = _after_whitespace(text, end, whitespace)
     return count, start
 
 
-def _whole_document(data: bytes, source: str) -> list[Item] | None:
-    """With orjson: ``data`` as one JSON document (an array: its elements), else None (several
-    documents, or not JSON: the careful reader takes over and says what is wrong)."""
+def _after_whitespace(text: AnyStr, pos: int, whitespace: re.Pattern[AnyStr]) -> int:
+    found = whitespace.match(text, pos)
+    return pos if found is None else found.end()
+
+
+def _whole_document(data: bytes, source: str, codec: Codec) -> list[Item] | None:
+    """``data`` as one JSON document (an array: its elements), else None (several documents, or
+    not JSON: the careful reader takes over and says what is wrong)."""
     try:
-        value = fastjson.loads_strict(data)
-    except ValueError:
+        value = codec.read(data)
+    except (ValueError, RecursionError):
         return None
     offset = len(data) - len(data.lstrip())
     if isinstance(value, list):
@@ -189,8 +130,9 @@ def _resync(text: str, broken: int) -> int | None:
     return None
 
 
-def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item | InputError]:
-    index, pos = (yield from _fast_items(text, source)) if fast_path else (0, 0)
+def _careful_items(text: str, source: str, index: int, pos: int) -> Iterator[Item | InputError]:
+    """The items of ``text`` from ``pos`` on (``index`` read before it), one at a time with the
+    standard library, which says where a document is broken; reading goes on after it."""
     pos = _skip_ws(text, pos)
     while pos < len(text):
         try:
@@ -216,22 +158,21 @@ def _json_items(text: str, source: str, fast_path: bool = True) -> Iterator[Item
         pos = _skip_ws(text, next_pos)
 
 
-def iter_items(data: bytes, source: str, exact: bool = True) -> Iterator[Item | InputError]:
-    """Every JSON item in ``data``, and an ``InputError`` for each part that could not be read.
-
-    ``exact=False`` skips the scan for integers beyond 64 bits (~2.6 µs a 2.5 KB event), which
-    orjson reads as floats: for a caller that can tell when such a value would change its result
-    (``reads_inexactly`` then says whether it could have), and reads the data again exactly. The
-    items are the same either way, in the same order; only such integers differ."""
+def iter_items(data: bytes, source: str, codec: Codec = STDLIB) -> Iterator[Item | InputError]:
+    """Every JSON item in ``data``, and an ``InputError`` for each part that could not be read."""
     gzip_error: str | None = None
     if data.startswith(GZIP_MAGIC):
-        data, gzip_error = gunzip(data)
-    fast = fastjson.ACCELERATED and not (exact and _has_long_integer(data))
-    if fast and gzip_error is None:
-        whole = _whole_document(data, source)  # the common case: one document (an archive's)
+        data, gzip_error = codec.gunzip(data)
+    read_ahead: tuple[int, int] | None = None  # (items, offset) read from the bytes themselves
+    if gzip_error is None:
+        whole = _whole_document(data, source, codec)  # the common case: one document (an archive's)
         if whole is not None:
             yield from whole
             return
+        if data.isascii():  # documents concatenated (Firehose): read from the bytes
+            read_ahead = yield from _fast_items(data, source, codec, _BYTES_BOUNDARY, _BYTES_WHITESPACE)
+            if read_ahead[0] and read_ahead[1] >= len(data):
+                return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -240,7 +181,9 @@ def iter_items(data: bytes, source: str, exact: bool = True) -> Iterator[Item | 
     if not text.strip() and gzip_error is None:
         yield InputError("empty input: no JSON document in it", source)
         return
-    for item in _json_items(text, source, fast_path=fast):
+    if read_ahead is None:
+        read_ahead = yield from _fast_items(text, source, codec, _BOUNDARY, _WHITESPACE)
+    for item in _careful_items(text, source, *read_ahead):
         if isinstance(item, InputError) and gzip_error is not None:
             break  # the JSON broke where the damaged gzip stream ended; report the cause once
         yield item
@@ -249,8 +192,8 @@ def iter_items(data: bytes, source: str, exact: bool = True) -> Iterator[Item | 
 
 
 def read_file(path: str) -> bytes:
-    """A whole file; ``InputError`` naming it when it cannot be read. Plain ``os`` calls: half the
-    cost of ``open().read()`` for the small files an archive is made of (~5 µs against ~10)."""
+    """A whole file; ``InputError`` naming it when it cannot be read. Plain ``os`` calls: cheaper
+    than ``open().read()`` for the small files an archive is made of."""
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
@@ -266,7 +209,7 @@ def read_file(path: str) -> bytes:
 
 def walk(folder: str) -> Iterator[str]:
     """Files under ``folder`` in sorted order, one directory listed at a time (memory stays flat);
-    symbolic links to directories are not followed. Plain strings: pathlib costs ~10 µs a file."""
+    symbolic links to directories are not followed. Plain strings: pathlib costs more a file."""
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:

@@ -1,28 +1,20 @@
 """Stop record -> vendor log, and logs -> request-sized batches. Pure: no I/O, no clock.
 
 Datadog (HTTP intake v2) and New Relic (Log API, detailed format) get
-the same facts; the field mapping is documented in the README ("What the vendors receive").
+the same facts; the field mapping is documented in the README ("What the vendors receive"). JSON
+and gzip are the caller's codec (``forwarder.codec``), the standard library unless told otherwise.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from forwarder import NAME, __version__, fastjson
+from forwarder import NAME, __version__
+from forwarder.codec import STDLIB, Codec
 from forwarder.model import Record
-
-_compress: Callable[[bytes, int, int], bytes] = zlib.compress
-_compressobj: Callable[[int, int, int], Any] = zlib.compressobj
-try:  # Intel's ISA-L deflate: the same gzip format at about a sixth of zlib's CPU (level 1)
-    from isal import isal_zlib
-
-    _compress, _compressobj = isal_zlib.compress, isal_zlib.compressobj
-except ImportError:  # pragma: no cover - the Lambda zip is pure Python
-    pass
 
 # Datadog: https://docs.datadoghq.com/api/latest/logs/ (see shared/docs/vendor-apis.md)
 DD_MAX_LOGS = 1000
@@ -60,37 +52,36 @@ def record_timestamp_ms(record: Record) -> int | None:
     return epoch_ms(record.stopped_at or record.time)
 
 
-def encode(value: Any) -> bytes:
+def encode(value: Any, codec: Codec = STDLIB) -> bytes:
     """The wire form of one log: compact JSON, UTF-8. Every size limit is measured on this."""
-    return fastjson.dumps(value)
+    return codec.encode(value)
 
 
-def encode_within(item: dict[str, Any], limit: int | None) -> bytes:
+def encode_within(item: dict[str, Any], limit: int | None, codec: Codec = STDLIB) -> bytes:
     """``encode(item)``; an item over ``limit`` bytes is cut first (``fit``), visibly."""
-    encoded = encode(item)
+    encoded = codec.encode(item)
     if limit is not None and len(encoded) > limit:
-        encoded = encode(fit(item, limit))
+        encoded = codec.encode(fit(item, limit, codec))
     return encoded
 
 
-def json_size(value: Any) -> int:
-    return len(encode(value))
+def json_size(value: Any, codec: Codec = STDLIB) -> int:
+    return len(codec.encode(value))
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    """A gzip member at level 1: replay is CPU-bound, and level 6 costs three times the CPU for a
-    body only ~30% smaller. With isal installed (the CLI), ~2 µs per 2.5 KB log instead of ~12."""
-    return _compress(data, 1, 31)  # wbits 31: gzip header and trailer
+def gzip_bytes(data: bytes, codec: Codec = STDLIB) -> bytes:
+    """One gzip member of ``data`` (level 1, as every body)."""
+    compressor = codec.gzip()
+    return compressor.compress(data) + compressor.flush()
 
 
 GZIP_SLICE = 128  # parts joined and compressed at a time (~300 KB of 2.5 KB logs)
 
 
-def gzip_joined(head: bytes, parts: Sequence[bytes], tail: bytes) -> bytes:
+def gzip_joined(head: bytes, parts: Sequence[bytes], tail: bytes, codec: Codec = STDLIB) -> bytes:
     """A gzip member of ``head + b",".join(parts) + tail``, compressed a slice of parts at a time:
-    the body itself (~2.5 MB for 1000 Datadog logs) never exists whole in a sender. Level 1, as
-    ``gzip_bytes``, at the same CPU (2.12 vs 2.07 ms for a 1000-log body, measured with isal)."""
-    compressor = _compressobj(1, zlib.DEFLATED, 31)
+    the body itself (~2.5 MB for 1000 Datadog logs) never exists whole in a sender."""
+    compressor = codec.gzip()
     out = [compressor.compress(head)]
     for start in range(0, len(parts), GZIP_SLICE):
         if start:
@@ -118,13 +109,13 @@ def _set(value: Any, path: tuple[Any, ...], new: str) -> None:
     value[path[-1]] = new
 
 
-def fit(log: dict[str, Any], limit: int) -> dict[str, Any]:
+def fit(log: dict[str, Any], limit: int, codec: Codec = STDLIB) -> dict[str, Any]:
     """``log`` itself when it serialises within ``limit`` bytes; else a copy whose longest strings
     are cut, each ending in a visible marker, until it fits (vendors would cut it silently)."""
-    size = json_size(log)
+    size = json_size(log, codec)
     if size <= limit:
         return log
-    log = fastjson.loads(encode(log))  # a deep copy we may cut
+    log = codec.decode(codec.encode(log))  # a deep copy we may cut
     while size > limit:
         path, longest = max(_string_leaves(log), key=lambda leaf: len(leaf[1]), default=((), ""))
         if len(longest) <= len(TRUNCATION_MARKER) * 2 or not path:
@@ -132,8 +123,16 @@ def fit(log: dict[str, Any], limit: int) -> dict[str, Any]:
         # Characters, not bytes: a character takes up to 4 bytes (6 escaped), so this may take a few rounds.
         keep = max(len(longest) - (size - limit) - len(TRUNCATION_MARKER) * 3, 0)
         _set(log, path, longest[:keep] + TRUNCATION_MARKER)
-        size = json_size(log)
+        size = json_size(log, codec)
     return log
+
+
+def shrink(part: bytes, codec: Codec = STDLIB) -> bytes | None:
+    """An encoded log a vendor will not take as it is (answered 413, or a body over the limit
+    alone) at about half its size: its longest strings cut, each marked (``fit``); None when
+    nothing is left to cut. The one way a log is made smaller after it was encoded."""
+    smaller = codec.encode(fit(codec.decode(part), len(part) // 2, codec))
+    return smaller if len(smaller) < len(part) else None
 
 
 _TAG_NAMES = (
@@ -285,43 +284,45 @@ def newrelic_log(record: Record, *, replay: Replay | None = None) -> dict[str, A
     return log
 
 
-_NR_HEAD = b'[{"common":' + encode({"attributes": NR_COMMON}) + b',"logs":['
+_NR_HEAD = b'[{"common":' + STDLIB.encode({"attributes": NR_COMMON}) + b',"logs":['
 _NR_TAIL = b"]}]"
 
 
-def newrelic_body(parts: Sequence[bytes]) -> bytes:
+def newrelic_body(parts: Sequence[bytes], codec: Codec = STDLIB) -> bytes:
     """The gzipped detailed-format POST body for encoded logs."""
-    return gzip_joined(_NR_HEAD, parts, _NR_TAIL)
+    return gzip_joined(_NR_HEAD, parts, _NR_TAIL, codec)
 
 
-def datadog_body(parts: Sequence[bytes]) -> bytes:
+def datadog_body(parts: Sequence[bytes], codec: Codec = STDLIB) -> bytes:
     """The gzipped POST body for encoded logs: a JSON array."""
-    return gzip_joined(b"[", parts, b"]")
+    return gzip_joined(b"[", parts, b"]", codec)
 
 
-def newrelic_batches(parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
+def newrelic_batches(parts: Sequence[bytes], codec: Codec = STDLIB) -> Iterator[tuple[list[int], bytes]]:
     """(indices, gzipped body) for encoded logs: filled by raw size, then halved while a body is
     over 1 MB. A single log whose body alone is too large comes out as it is: the caller shrinks it."""
     pending: list[int] = []
     raw = 0
     for index, part in enumerate(parts):
         if pending and raw + len(part) > NR_RAW_BATCH_BYTES:
-            yield from _newrelic_fit(parts, pending)
+            yield from _newrelic_fit(parts, pending, codec)
             pending, raw = [], 0
         pending.append(index)
         raw += len(part) + 1
     if pending:
-        yield from _newrelic_fit(parts, pending)
+        yield from _newrelic_fit(parts, pending, codec)
 
 
-def _newrelic_fit(parts: Sequence[bytes], indices: list[int]) -> Iterator[tuple[list[int], bytes]]:
-    body = newrelic_body([parts[i] for i in indices])
+def _newrelic_fit(
+    parts: Sequence[bytes], indices: list[int], codec: Codec
+) -> Iterator[tuple[list[int], bytes]]:
+    body = newrelic_body([parts[i] for i in indices], codec)
     if len(body) <= NR_MAX_BODY_BYTES or len(indices) == 1:
         yield indices, body
     else:
         middle = len(indices) // 2
-        yield from _newrelic_fit(parts, indices[:middle])
-        yield from _newrelic_fit(parts, indices[middle:])
+        yield from _newrelic_fit(parts, indices[:middle], codec)
+        yield from _newrelic_fit(parts, indices[middle:], codec)
 
 
 def record_item(record: Record, replay: Replay | None = None) -> dict[str, Any]:
@@ -342,19 +343,24 @@ Encoder = Callable[[Record, Replay | None], bytes]
 class DatadogEncoder:
     source: str = "ecs"
     tags: tuple[str, ...] = ()
+    codec: Codec = STDLIB
 
     def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
         log = datadog_log(record, source=self.source, tags=self.tags, replay=replay)
-        return encode_within(log, DD_MAX_LOG_BYTES)
+        return encode_within(log, DD_MAX_LOG_BYTES, self.codec)
 
 
 @dataclass(frozen=True, slots=True)
 class NewRelicEncoder:
+    codec: Codec = STDLIB
+
     def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
-        return encode(newrelic_log(record, replay=replay))
+        return self.codec.encode(newrelic_log(record, replay=replay))
 
 
 @dataclass(frozen=True, slots=True)
 class RecordEncoder:
+    codec: Codec = STDLIB
+
     def __call__(self, record: Record, replay: Replay | None = None) -> bytes:
-        return encode(record_item(record, replay))
+        return self.codec.encode(record_item(record, replay))

@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from forwarder import claims
-from forwarder.archive import REJECTED_SCHEMA, SCHEMA, ArchiveStore, decode, encode, event_key, rejected_key
+from forwarder.archive import ArchiveStore
+from forwarder.archive_layout import REJECTED_SCHEMA, ArchiveDocument, encode, event_key, rejected_key
 from forwarder.claims import SKIPPED
 from forwarder.destinations.base import FAILED_PERMANENT, FAILED_RETRYABLE, Destination, Outcome
 from forwarder.errors import ArchiveError, ForwarderError, InvalidEvent
@@ -51,8 +52,9 @@ def deliver(
     """Send ``records`` to each destination; for each record, its outcome per destination name."""
     results: list[dict[str, Outcome]] = [{} for _ in records]
     for destination in destinations:
-        items: list[dict[str, Any]] = [destination.build(record) for record in records]
-        for result, outcome in zip(results, destination.deliver(items, deadline), strict=True):
+        encode = destination.encoder
+        parts = [encode(record, None) for record in records]
+        for result, outcome in zip(results, destination.send(parts, deadline), strict=True):
             result[destination.name] = outcome
     return results
 
@@ -95,21 +97,13 @@ class EventResult:
         return self.with_status(FAILED_PERMANENT)
 
 
-def _archived(document: dict[str, Any]) -> StopRecord | None:
-    """The record an archive document holds, None when it holds none usable."""
-    try:
-        return StopRecord.from_dict(document["record"])
-    except (KeyError, TypeError, AttributeError):
-        return None
-
-
 @dataclass
 class _Open:
     """An archive document this call holds a version of (``tag``), and what it holds in it."""
 
     key: str
     record: StopRecord
-    document: dict[str, Any]
+    document: ArchiveDocument
     tag: str
     mine: frozenset[str] = frozenset()  # claimed by this call, to send
     theirs: frozenset[str] = frozenset()  # claimed by another live invocation, to wait for
@@ -119,11 +113,6 @@ class _Open:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _deliveries(document: dict[str, Any]) -> dict[str, Any]:
-    found = document.get("deliveries")
-    return dict(found) if isinstance(found, dict) else {}
 
 
 class Forwarder:
@@ -181,10 +170,10 @@ class Forwarder:
             raise
         for held in opened.values():
             for result in held.results:
-                result.deliveries = _deliveries(held.document)
+                result.deliveries = held.document.deliveries
         return results
 
-    def _archive(self, raw: Any, deadline: float) -> tuple[EventResult, dict[str, Any] | None]:
+    def _archive(self, raw: Any, deadline: float) -> tuple[EventResult, ArchiveDocument | None]:
         """Parse ``raw`` into its stop record and archive document (written by ``_open``, with its
         claims); an input that is not a STOPPED task event is archived under ``rejected/`` here."""
         now = self.now()
@@ -196,10 +185,7 @@ class Forwarder:
         key = event_key(self.archive.prefix, record.event_id, moment)
         if self.enrich is not None:  # diagnosis beyond the event; a retry sends what was archived (_open)
             record = self.enrich(record, deadline)
-        document = {"schema": SCHEMA, "event_id": record.event_id, "event_time": record.time,
-                    "archived_at": iso(now), "category": record.category, "severity": record.severity,
-                    "record": record.to_dict(), "event": redact(raw), "deliveries": {}}  # fmt: skip
-        return EventResult(key, record=record), document
+        return EventResult(key, record=record), ArchiveDocument.new(record, redact(raw), iso(now))
 
     def reject(self, raw: Any, error: InvalidEvent, deadline: float) -> EventResult:
         """Keep ``raw`` (redacted) under ``rejected/`` with the reason; the same input again finds it kept."""
@@ -220,7 +206,7 @@ class Forwarder:
         return dict.fromkeys(self.names, entry)
 
     def _claim(
-        self, held: _Open, names: Sequence[str], fresh: dict[str, Any] | None, deadline: float, token: str
+        self, held: _Open, names: Sequence[str], fresh: ArchiveDocument | None, deadline: float, token: str
     ) -> None:
         """Claim what is free of ``names`` in ``held``'s document: created from ``fresh`` when given
         and absent, else re-read and swapped."""
@@ -238,24 +224,24 @@ class Forwarder:
         held.mine, held.theirs = found[-1].mine, found[-1].theirs
 
     def _open(
-        self, key: str, record: StopRecord, document: dict[str, Any], deadline: float, token: str
+        self, key: str, record: StopRecord, document: ArchiveDocument, deadline: float, token: str
     ) -> _Open:
         held = _Open(key, record, document, tag="")
         self._claim(held, self.names, document, deadline, token)
         if held.document is not document:  # it was archived before: send the record as diagnosed then
-            held.record = _archived(held.document) or record
+            held.record = held.document.stop_record() or record
         return held
 
     def _update(
         self,
         key: str,
-        fresh: dict[str, Any],
+        fresh: ArchiveDocument,
         change: Callable[[dict[str, Any]], dict[str, Any]],
         deadline: float,
         *,
         stored: bool,
-        known: tuple[dict[str, Any], str] | None = None,
-    ) -> tuple[dict[str, Any], str]:
+        known: tuple[ArchiveDocument, str] | None = None,
+    ) -> tuple[ArchiveDocument, str]:
         """Apply ``change`` to the deliveries of the document at ``key`` with a conditional write,
         re-reading and applying it again on conflict; the document written (or found unchanged) and
         its version. ``stored``: the document exists (read it first), else create it from ``fresh``
@@ -264,8 +250,8 @@ class Forwarder:
         create = not stored and known is None
         for _ in range(MAX_CONFLICTS):
             if create:
-                candidate = {**fresh, "deliveries": change(_deliveries(fresh))}
-                tag = self.archive.create(key, encode(candidate), limit)
+                candidate = fresh.with_deliveries(change(fresh.deliveries))
+                tag = self.archive.create(key, candidate.encode(), limit)
                 if tag is not None:
                     return candidate, tag
             if known is None:
@@ -273,14 +259,14 @@ class Forwarder:
                 create = found is None
                 if found is None:  # gone, or not there yet: create it
                     continue
-                known = decode(found.data, key), found.tag
+                known = ArchiveDocument.decode(found.data, key), found.tag
             document, tag = known
-            current = _deliveries(document)
+            current = document.deliveries
             changed = change(current)
             if changed == current:
                 return document, tag
-            candidate = {**document, "deliveries": changed}
-            new_tag = self.archive.replace(key, encode(candidate), tag, limit)
+            candidate = document.with_deliveries(changed)
+            new_tag = self.archive.replace(key, candidate.encode(), tag, limit)
             if new_tag is not None:
                 return candidate, new_tag
             known = None

@@ -39,7 +39,6 @@ from forwarder.archive import S3Archive
 from forwarder.classify import CATEGORIES
 from forwarder.config import DESTINATIONS, Settings
 from forwarder.destinations.base import Destination, prepare_tls
-from forwarder.digest import Selection, TimestampPolicy
 from forwarder.errors import (
     ArchiveError,
     BatchMisconfigured,
@@ -51,10 +50,12 @@ from forwarder.errors import (
     VendorUnavailable,
 )
 from forwarder.model import SEVERITIES
+from forwarder.replay.digest import TimestampPolicy
+from forwarder.replay.selection import Selection, Window
+from forwarder.replay.sources import SourceObject
 from forwarder.scale.batch import BatchPlan, BatchResult, replay_batch
 from forwarder.scale.checkpoint import Checkpoint, batch_id
 from forwarder.secrets import KeyResolver
-from forwarder.sources import SourceObject, Window
 from forwarder.wiring import ClientFactory, aws_client, build_destination, key_ref
 
 RESULT_SCHEMA = "ecs-stop-forwarder/replay-batch/v1"

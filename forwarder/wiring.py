@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TextIO
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.config import KeyRef, Settings
 from forwarder.destinations.base import Destination
 from forwarder.errors import ConfigError
@@ -77,19 +78,20 @@ def build_destination(
     *,
     policy: RetryPolicy | None = None,
     stdout: TextIO | None = None,
+    codec: Codec = STDLIB,
 ) -> Destination:
     if name == "stdout":
         from forwarder.destinations.stdout import StdoutDestination  # noqa: PLC0415
 
-        return StdoutDestination(stdout)
+        return StdoutDestination(stdout, codec)
     key = resolver.resolve(key_ref(settings, name))
     if name == "datadog":
         from forwarder.destinations.datadog import DatadogDestination  # noqa: PLC0415
 
         dd = settings.datadog
-        return DatadogDestination(key, dd.url, source=dd.source, tags=dd.tags, policy=policy)
+        return DatadogDestination(key, dd.url, source=dd.source, tags=dd.tags, policy=policy, codec=codec)
     if name == "newrelic":
         from forwarder.destinations.newrelic import NewRelicDestination  # noqa: PLC0415
 
-        return NewRelicDestination(key, settings.newrelic.url, policy=policy)
+        return NewRelicDestination(key, settings.newrelic.url, policy=policy, codec=codec)
     raise ConfigError(f"unknown destination {name!r}")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from forwarder.archive import SCHEMA, encode, event_key
+from forwarder.archive_layout import SCHEMA, encode, event_key
 from forwarder.classify import SEVERITY_OF
 from forwarder.parse import parse_event
 from forwarder.redact import redact

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import cycle
 from typing import Any
 
-from forwarder.archive import SCHEMA, encode, event_key
+from forwarder.archive_layout import SCHEMA, encode, event_key
 from forwarder.parse import parse_event
 from forwarder.redact import redact
 from tests.fixtures import stopped_events

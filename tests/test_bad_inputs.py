@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from forwarder.archive import REJECTED_SCHEMA, SCHEMA
+from forwarder.archive_layout import REJECTED_SCHEMA, SCHEMA
 from forwarder.cli import main
 from forwarder.handler import Runtime
 from forwarder.redact import redact

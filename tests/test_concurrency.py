@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from forwarder.archive import LocalArchive, event_key
+from forwarder.archive import LocalArchive
+from forwarder.archive_layout import event_key
 from forwarder.destinations.base import Destination, Outcome
 from forwarder.destinations.datadog import DatadogDestination
 from forwarder.destinations.newrelic import NewRelicDestination
@@ -205,19 +206,13 @@ class Gated:
         self.name = inner.name
         self.before = before
 
-    def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
-        return self.inner.build(record, replay)
-
+    @property
     def encoder(self) -> Any:
-        return self.inner.encoder()
+        return self.inner.encoder
 
-    def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         self.before()
-        return self.inner.deliver(items, deadline)
-
-    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
-        self.before()
-        return self.inner.deliver_parts(parts, deadline)
+        return self.inner.send(parts, deadline)
 
     def close(self) -> None:
         self.inner.close()

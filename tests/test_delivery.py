@@ -11,6 +11,7 @@ from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETR
 from forwarder.destinations.datadog import DatadogDestination
 from forwarder.destinations.newrelic import NewRelicDestination
 from forwarder.parse import parse_event
+from forwarder.payloads import encode
 from forwarder.pipeline import deliver
 from forwarder.retry import RetryPolicy
 from tests.events import container, make_event
@@ -59,8 +60,8 @@ def test_every_fixture_reaches_both_vendors_exactly_once(dd: DatadogIntake, nr: 
 
 
 def test_1001_logs_make_two_datadog_requests(dd: DatadogIntake) -> None:
-    outcomes = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver(
-        [{"message": f"m{i}", "ddsource": "ecs"} for i in range(1001)], deadline_in(30)
+    outcomes = DatadogDestination(DD_KEY, dd.url, policy=FAST).send(
+        [encode({"message": f"m{i}", "ddsource": "ecs"}) for i in range(1001)], deadline_in(30)
     )
     assert all(o.status == DELIVERED for o in outcomes)
     assert [r.log_count for r in dd.requests] == [1000, 1]
@@ -101,9 +102,8 @@ def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: p
 
     monkeypatch.setattr(module, "READ_TIMEOUT", 0.3)
     nr.script(Slow(1.0))
-    [outcome] = NewRelicDestination(NR_KEY, nr.url, policy=FAST).deliver(
-        [NewRelicDestination(NR_KEY, nr.url).build(records(1)[0])], deadline_in(30)
-    )
+    newrelic = NewRelicDestination(NR_KEY, nr.url, policy=FAST)
+    [outcome] = newrelic.send([newrelic.encoder(records(1)[0], None)], deadline_in(30))
     assert outcome.status == DELIVERED and outcome.attempts == 2
     # The slow answer is still accepted by the vendor when it finishes: a duplicate, as at-least-once allows.
     give_up = time.monotonic() + 3
@@ -114,9 +114,7 @@ def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: p
 
 def test_accepted_then_dropped_is_a_duplicate_not_a_loss(dd: DatadogIntake) -> None:
     dd.script(AcceptThenDrop())
-    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver(
-        [{"message": "once"}], deadline_in(30)
-    )
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).send([encode({"message": "once"})], deadline_in(30))
     assert outcome.status == DELIVERED and outcome.attempts == 2
     assert dd.accepted_count_by(lambda log: log["message"])["once"] == 2
 
@@ -136,7 +134,7 @@ def test_wrong_keys_fail_permanently_with_a_clear_error(dd: DatadogIntake, nr: N
 
 def test_outage_until_the_deadline_is_retryable(dd: DatadogIntake) -> None:
     dd.fail_all(503)
-    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).deliver([{"message": "x"}], deadline_in(1.0))
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).send([encode({"message": "x"})], deadline_in(1.0))
     assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503 and outcome.attempts >= 2
 
 

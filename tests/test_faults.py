@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from forwarder.archive import event_key
+from forwarder.archive_layout import event_key
 from forwarder.cli import main
 from forwarder.destinations import base
 from forwarder.errors import ArchiveError, ConfigError, DeliveryError

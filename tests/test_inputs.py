@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from typing import Any
 
 import pytest
 
@@ -43,17 +44,20 @@ def test_items_carry_index_and_offset() -> None:
     assert items[2].where == f"obj item 3 (offset {items[2].offset})"
 
 
-def test_a_firehose_object_is_parsed_one_document_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_firehose_object_is_parsed_one_document_at_a_time() -> None:
     """Documents are parsed as they are taken, not all before the first: a Firehose object holds
-    thousands (a 50 MB one peaked at 354 MB parsed whole, 180 MB now), and the replay that takes
-    each in turn spends ~15% less CPU on them."""
-    from forwarder import fastjson
+    thousands, and parsed whole they would all be in memory at once."""
+    from forwarder.fastcodec import FastCodec
 
     parsed: list[int] = []
-    real = fastjson.loads_strict
-    monkeypatch.setattr(fastjson, "loads_strict", lambda text: parsed.append(len(text)) or real(text))
+
+    class Counting(FastCodec):
+        def read(self, data: Any) -> Any:
+            parsed.append(len(data))
+            return super().read(data)
+
     firehose = "".join(json.dumps(e, separators=(",", ":")) for e in EVENTS).encode()
-    items = iter_items(gzip.compress(firehose), "obj")
+    items = iter_items(gzip.compress(firehose), "obj", Counting())
     first = next(items)
     # one attempt at the whole object as a single document (an archive document's shape), then one
     # parse per document taken
@@ -104,9 +108,30 @@ def test_utf8_bom_is_accepted() -> None:
      "-9223372036854775808", "-9223372036854775809", "-99999999999999999999", "1e400"],
 )  # fmt: skip
 def test_integers_at_the_64_bit_edges_read_exactly(literal: str) -> None:
-    """orjson reads integers beyond 64 bits as floats: whichever reader runs, the value is exact."""
+    """Integers beyond 64 bits read exactly, with either codec (a JSON library that reads them as
+    floats would change an exit code)."""
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
+
     for shape in ('{{"exitCode": {}}}', '{{"a":[1, {}]}}', '{{"a":-1}}{{"b": {}}}', '{{"s":"ecs-svc/{}", "n": 1}}'):
         text = shape.format(literal)
-        values = [i.value for i in iter_items(text.encode(), "t") if isinstance(i, Item)]
         expected = [json.loads(part) for part in text.replace("}{", "}\n{").splitlines()]
-        assert values == expected and repr(values) == repr(expected), text
+        for codec in (STDLIB, FastCodec()):
+            values = [i.value for i in iter_items(text.encode(), "t", codec) if isinstance(i, Item)]
+            assert values == expected and repr(values) == repr(expected), (text, codec)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 3 * 65_536, 1_000_003])
+def test_both_codecs_inflate_alike(size: int) -> None:
+    """The CLI's codec inflates a block at a time (ISA-L): whatever the size (an exact multiple
+    of its block too), several members, or damage, it gives what zlib gives, and says the same."""
+    import random
+
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
+
+    text = random.Random(size).randbytes(size // 2).hex().encode()[:size]
+    whole = gzip.compress(text)
+    for data in (whole, whole + gzip.compress(b"second member"), whole[:-9], whole + b"junk", whole[: len(whole) // 2]):
+        assert FastCodec().gunzip(data) == STDLIB.gunzip(data)
+    assert FastCodec().gunzip(whole) == (text, None)

@@ -8,6 +8,7 @@ import random
 import string
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,17 +203,49 @@ def test_bodies_hold_every_part_once_in_order(count: int) -> None:
 
 
 def test_an_encoded_log_holds_no_more_memory_than_its_size() -> None:
-    """Replay holds thousands of encoded logs at once: orjson's bytes keep the buffer they grew in
-    (~3x their size), so encode() hands back a compact copy."""
+    """Replay holds thousands of encoded logs at once: an encoded log must not keep the buffer it
+    grew in (a JSON library's bytes may be larger than their content), with either codec."""
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
+
+    for codec in (STDLIB, FastCodec()):
+        _held_for(datadog_log(record_of(GOLDEN_FIXTURES[0])), codec)
+
+
+def _held_for(log: Any, codec: Any) -> None:
     import sys
     import tracemalloc
 
-    log = datadog_log(record_of(GOLDEN_FIXTURES[0]))
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        kept = [encode(log) for _ in range(200)]
+        kept = [encode(log, codec) for _ in range(200)]
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
     assert held < 1.2 * sum(sys.getsizeof(part) for part in kept) + sys.getsizeof(kept)
+
+
+def test_the_cli_codec_writes_every_fixture_as_the_standard_library_does() -> None:
+    """msgspec (the CLI) and the standard library (the Lambda) send the same bytes: every stop
+    under fixtures/ (those users posted included), with an exit code beyond 64 bits too, to every
+    vendor, replayed or not; and the same request bodies."""
+    import copy
+
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
+    from forwarder.payloads import DatadogEncoder, NewRelicEncoder, RecordEncoder, Replay, datadog_body
+
+    fast = FastCodec()
+    root = Path(__file__).parent.parent / "fixtures"
+    events = [json.loads(path.read_text()) for path in sorted([*root.glob("events/*.json"), *root.glob("real/*.json")])]
+    huge = copy.deepcopy(events[0])
+    huge["detail"]["containers"][0]["exitCode"] = 10**30
+    records = [parse_event(event) for event in [*events, huge]]
+    for make in (DatadogEncoder, NewRelicEncoder, RecordEncoder):
+        for replay in (None, Replay(1_700_000_000_000, 1_600_000_000_000)):
+            lines = [make(codec=STDLIB)(record, replay) for record in records]  # type: ignore[operator]
+            assert [make(codec=fast)(record, replay) for record in records] == lines  # type: ignore[operator]
+    assert b"1" + b"0" * 30 in DatadogEncoder(codec=fast)(records[-1], None)
+    parts = [DatadogEncoder(codec=STDLIB)(record, None) for record in records]
+    assert gzip.decompress(datadog_body(parts, fast)) == gzip.decompress(datadog_body(parts, STDLIB))

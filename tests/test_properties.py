@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from forwarder.classify import CATEGORIES, SEVERITY_OF, classify
+from forwarder.codec import STDLIB
 from forwarder.errors import InvalidEvent
+from forwarder.fastcodec import FastCodec
 from forwarder.model import Container, Facts, StopRecord
 from forwarder.parse import parse_event
 from forwarder.payloads import (
@@ -29,6 +31,10 @@ from forwarder.payloads import (
     NR_COMMON,
     NR_MAX_ATTRIBUTES,
     TRUNCATION_MARKER,
+    DatadogEncoder,
+    NewRelicEncoder,
+    RecordEncoder,
+    Replay,
     datadog_log,
     encode,
     fit,
@@ -37,6 +43,8 @@ from forwarder.payloads import (
 from forwarder.redact import REDACTED, looks_secret, redact
 from tests.events import make_event
 from tests.fixtures import ROOT
+
+FAST = FastCodec()
 
 FIXTURES: list[Any] = [json.loads(p.read_text()) for p in sorted(ROOT.glob("*/*.json"))]
 STOPPED: list[Any] = [json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))]
@@ -420,6 +428,20 @@ def test_vendor_logs(record: StopRecord) -> None:
     check_datadog(record, datadog_log(record, tags=("env:test",)))
 
 
+def check_codecs(record: StopRecord) -> None:
+    """The CLI's codec (msgspec) writes every vendor's log byte for byte as the standard library
+    (the Lambda's) does, replayed or not."""
+    for replay in (None, Replay(1_700_000_000_000, 1_600_000_000_000)):
+        for make in (DatadogEncoder, NewRelicEncoder, RecordEncoder):
+            assert make(codec=FAST)(record, replay) == make(codec=STDLIB)(record, replay)  # type: ignore[operator]
+
+
+@settings(PROPERTY, max_examples=120)
+@given(records())
+def test_both_codecs_write_the_same_logs(record: StopRecord) -> None:
+    check_codecs(record)
+
+
 @QUICK
 @example("Task failed \ud800 to start")
 @given(st.text(alphabet=st.characters(categories=("Cs",)), min_size=1).map(lambda s: f"reason {s}"))
@@ -427,6 +449,7 @@ def test_vendor_logs_with_a_lone_surrogate(reason: str) -> None:
     record = parse_event(make_event(event_id="surrogate", reason=reason))
     check_newrelic(newrelic_log(record))
     check_datadog(record, datadog_log(record))
+    check_codecs(record)
 
 
 @QUICK

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from forwarder import pipeline
-from forwarder.archive import event_key
+from forwarder.archive_layout import event_key
 from forwarder.cli import main
 from forwarder.errors import ConfigError, DeliveryError
 from forwarder.handler import Runtime

@@ -15,11 +15,15 @@ from typing import Any
 import pytest
 
 from forwarder.cli import main
-from forwarder.digest import HOUR_MS, MARGIN_MS
 from forwarder.parse import parse_event
 from forwarder.payloads import record_timestamp_ms
-from forwarder.replay import Checkpoint, Replayer, Selection, replay_mark
-from forwarder.sources import Window, list_sources
+from forwarder.replay.digest import HOUR_MS, MARGIN_MS, replay_mark
+from forwarder.replay.ledger import Checkpoint
+from forwarder.replay.replayer import Replayer
+from forwarder.replay.selection import Selection, Window
+from forwarder.replay.sources import list_sources
+from forwarder.replay.tuning import Tuning
+from forwarder.replay.workers import WorkerPool
 from tests.aws import MotoServer
 from tests.events import container, make_event
 from tests.fixtures import stopped_events
@@ -269,13 +273,14 @@ class _Collect:
     def __init__(self, sink: list[str]) -> None:
         self.sink = sink
 
-    def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+    def log(self, record: Any, replay: Any = None) -> dict[str, Any]:
         return {"id": record.event_id, "ts": replay.timestamp_ms if replay else None}
 
+    @property
     def encoder(self) -> Any:
-        return lambda record, replay: json.dumps(self.build(record, replay)).encode()
+        return lambda record, replay: json.dumps(self.log(record, replay)).encode()
 
-    def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+    def send(self, parts: Any, deadline: float) -> list[Any]:
         from forwarder.destinations.base import DELIVERED, Outcome
 
         self.sink.extend(json.loads(part)["id"] for part in parts)
@@ -286,11 +291,10 @@ class _Collect:
 
 
 def test_resume_after_an_interruption(tmp_path: Path) -> None:
-    from forwarder.replay import CHUNK_OBJECTS
-
+    chunk_objects = Tuning().chunk_objects
     folder = tmp_path / "objects"
     folder.mkdir()
-    total = CHUNK_OBJECTS * 2 + 20  # digested CHUNK_OBJECTS at a time: the run is stopped after the first
+    total = chunk_objects * 2 + 20  # digested chunk_objects at a time: the run is stopped after the first
     for index in range(total):
         events = [make_event(event_id=f"o{index}-e{j}") for j in range(5)]
         (folder / f"{index:03d}.gz").write_bytes(firehose_object(events))
@@ -302,13 +306,13 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     first = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint),
-                     progress=interrupt, batch=5, concurrency=2)  # fmt: skip
+                     progress=interrupt, tuning=Tuning(batch=5), concurrency=2)  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         first.run(list_sources([str(folder)], Window(), lambda s: None))
     finished = checkpoint.read_text().splitlines()
-    assert 0 < len(finished) <= CHUNK_OBJECTS
+    assert 0 < len(finished) <= chunk_objects
     second = Replayer(
-        ("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint), batch=5
+        ("stdout",), lambda name: _Collect(sent), Selection(), checkpoint=Checkpoint(checkpoint), tuning=Tuning(batch=5)
     )
     stats = second.run(list_sources([str(folder)], Window(), lambda s: None))
     assert stats.objects_skipped == len(finished)
@@ -365,7 +369,7 @@ def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -
     from forwarder.destinations.base import DELIVERED, FAILED_RETRYABLE, Outcome
 
     class FailObject7(_Collect):
-        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+        def send(self, parts: Any, deadline: float) -> list[Any]:
             ids = [json.loads(part)["id"] for part in parts]
             self.sink.extend(ids)
             return [
@@ -378,7 +382,7 @@ def test_objects_digested_together_are_checkpointed_one_by_one(tmp_path: Path) -
     sent: list[str] = []
     pieces: list[int] = []
     stats = Replayer(("stdout",), lambda name: FailObject7(sent), Selection(), checkpoint=Checkpoint(checkpoint),
-                     progress=lambda stats: pieces.append(stats.objects), batch=4).run(
+                     progress=lambda stats: pieces.append(stats.objects), tuning=Tuning(batch=4)).run(
         list_sources([str(folder)], Window(), lambda s: None)
     )  # fmt: skip
     assert pieces[0] == 30  # one digest: the objects share it and its batches (of 4 records, 3 an object)
@@ -529,12 +533,9 @@ class _Hashed(str):
 
 
 def test_seen_ids_probe_past_collisions_wrap_around_and_grow() -> None:
-    from forwarder.replay import SeenIds
+    from forwarder.replay.dedup import SeenIds
 
-    class Small(SeenIds):
-        SIZE = 8
-
-    seen = Small()
+    seen = SeenIds(size=8)
     # hashes 7, 15, 23 all start at slot 7 of 8: the second and third wrap around to slots 0 and 1
     crowd = [_Hashed(f"c{i}", 7 + 8 * i) for i in range(3)]
     assert seen.fresh(crowd) == [0, 1, 2] and seen.fresh(crowd) == []
@@ -542,8 +543,8 @@ def test_seen_ids_probe_past_collisions_wrap_around_and_grow() -> None:
     ids = [f"id-{i}" for i in range(1000)]
     assert all(seen.add(i) for i in ids)  # the table doubles again and again, keeping what it held
     assert not any(seen.add(i) for i in [*ids, *crowd])
-    assert len(seen) == 1004 and len(seen._slots) * 5 >= len(seen) * 8  # never over 5/8 full
-    held = sorted(f for f in seen._slots if f)
+    assert len(seen) == 1004 and seen.capacity * 5 >= len(seen) * 8  # never over 5/8 full
+    held = sorted(seen.fingerprints())
     assert held == sorted([*(hash(i) for i in [*ids, *crowd]), -33])  # each once, nothing lost
     batch = ["b-0", "id-5", "b-1", "b-0", "b-2", "id-999", "b-1"]  # seen before, and twice in one batch
     assert seen.fresh(batch) == [0, 2, 4] and seen.fresh(batch) == []
@@ -554,11 +555,22 @@ def test_seen_ids_probe_past_collisions_wrap_around_and_grow() -> None:
     assert seen.fresh([_Hashed("zero", 0), _Hashed("one", 1)]) == [0]
 
 
+def _archived_entry(record: Any, event: Any = None) -> Any:
+    """What replay reads of an archive document holding ``record`` (and ``event``), as the
+    forwarder writes it: (record, deliveries)."""
+    from forwarder.archive_layout import SCHEMA, encode
+    from forwarder.replay.read import entries
+
+    document = {"schema": SCHEMA, "record": record, "event": event, "deliveries": {}}
+    [entry] = entries(encode(document), "doc.json")
+    assert not isinstance(entry, Exception), entry
+    return entry[0]
+
+
 def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() -> None:
     """Replay encodes an archive document's record through a view over its dict (no StopRecord
     rebuilt): every vendor encoding, with and without a replay mark, is the same bytes, and the
     filters read the same values."""
-    from forwarder.digest import _archived_record
     from forwarder.model import ArchivedRecord, StopRecord
     from forwarder.payloads import DatadogEncoder, NewRelicEncoder, RecordEncoder, Replay
 
@@ -569,7 +581,7 @@ def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() ->
     records.append(parse_event(many))
     for record in records:
         data = json.loads(json.dumps(record.to_dict()))  # as read back from an archive document
-        view = _archived_record({"record": data})
+        view = _archived_entry(data)
         assert isinstance(view, ArchivedRecord)
         rebuilt = StopRecord.from_dict(data)
         for replay in (None, Replay(1_700_000_000_000, 1_600_000_000_000)):
@@ -587,7 +599,6 @@ def test_an_archived_record_is_sent_through_a_view_byte_for_byte_as_rebuilt() ->
 def test_a_record_not_exactly_as_archived_is_rebuilt_not_viewed(change: str) -> None:
     """Only a dict with exactly a record's fields, in order, is sent as it is: anything else is
     rebuilt through StopRecord.from_dict (which drops unknown fields) or re-parsed from the event."""
-    from forwarder.digest import _archived_record
     from forwarder.model import StopRecord
     from forwarder.payloads import DatadogEncoder
 
@@ -605,14 +616,14 @@ def test_a_record_not_exactly_as_archived_is_rebuilt_not_viewed(change: str) -> 
         data["category"] = 7
     else:
         data["severity"] = "catastrophic"
-    record = _archived_record({"record": data, "event": event})
+    record = _archived_entry(data, event)
     assert isinstance(record, StopRecord)
     assert b"injected" not in DatadogEncoder()(record, None)
 
 
 def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     """Replay sends the record the archive holds (what was sent the first time), not a re-parse."""
-    from forwarder.archive import SCHEMA
+    from forwarder.archive_layout import SCHEMA
 
     record = parse_event(make_event(event_id="as-archived")).to_dict()
     record["hint"] = "the hint as it was archived"
@@ -626,7 +637,7 @@ def test_archived_record_is_used_as_archived(tmp_path: Path) -> None:
     sent: list[Any] = []
 
     class Hints(_Collect):
-        def build(self, record: Any, replay: Any = None) -> dict[str, Any]:
+        def log(self, record: Any, replay: Any = None) -> dict[str, Any]:
             return {"id": record.to_dict()["hint"]}
 
     Replayer(("stdout",), lambda name: Hints(sent), Selection()).run(
@@ -647,10 +658,16 @@ def test_worker_processes_send_what_one_process_sends(
     vendors: Any, tmp_path: Path, only_undelivered: bool, where: str, request: pytest.FixtureRequest
 ) -> None:
     """Parsing in worker processes (large runs) changes nothing: the same logs, summary and errors
-    (from folders, where workers read the files, and from S3, where objects are fetched for them)."""
-    import fcntl
+    (from folders, where workers read the files, and from S3, where objects are fetched for them).
+    The replay is wired as the CLI wires it, with sizes that make a small archive take a large
+    one's paths: most objects go to the workers, which hand back chunks unfinished."""
+    import os
 
-    import forwarder.replay
+    from forwarder.commands.common import Problems
+    from forwarder.config import Settings
+    from forwarder.fastcodec import FastCodec
+    from forwarder.secrets import KeyResolver
+    from forwarder.wiring import aws_client, build_destination
 
     dd, nr = vendors
     fixtures = Path(__file__).parent.parent / "fixtures" / "events"
@@ -666,7 +683,6 @@ def test_worker_processes_send_what_one_process_sends(
     (backups / "broken.gz").write_bytes(gzip.compress(firehose_object(events[:3], compress=False))[:-30])
     (backups / "not-json").write_bytes(b'{"id": "half a document"')
     (backups / "other.json").write_text(json.dumps({**events[0], "id": "other", "source": "aws.ec2"}))
-    options = ["--only-undelivered"] if only_undelivered else []
     sources = [str(archive), str(backups.parents[3])]
     if where == "s3":
         s3 = request.getfixturevalue("aws").client("s3")
@@ -675,39 +691,46 @@ def test_worker_processes_send_what_one_process_sends(
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 s3.put_object(Bucket=BUCKET, Key=f"{folder.name}/{path.relative_to(folder)}", Body=path.read_bytes())
         sources = [f"s3://{BUCKET}/{Path(source).name}/" for source in sources]
+    settings = Settings.from_env(os.environ)
+    resolver = KeyResolver(aws_client)
+    codec = FastCodec()  # the CLI's
+    tuning = Tuning(parallel_after_objects=5, chunk_bytes=3000, digest_while_starting=False)
     results = []
-    widened: list[int] = []  # the result pipe's size, per pool of workers
+    widened: list[list[int]] = []  # each pool's result pipes, as it starts
 
-    def widen(pool: Any) -> None:
-        widen_result_pipe(pool)
-        widened.append(fcntl.fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ))
+    class Recording(WorkerPool):
+        def start(self) -> None:
+            starting = not self.started
+            super().start()
+            if starting:
+                widened.append(self.pipe_sizes())
 
-    widen_result_pipe = forwarder.replay._widen_result_pipe
-    for workers in ("0", "2"):
-        patch = request.getfixturevalue("monkeypatch")
-        patch.setattr(forwarder.replay, "_widen_result_pipe", widen)
-        patch.setattr(forwarder.replay, "PARALLEL_AFTER", 5)  # most objects go to the workers ...
-        patch.setattr(forwarder.replay, "CHUNK_BYTES", 3000)  # ... which hand back chunks unfinished
-        patch.setattr(forwarder.replay.Replayer, "digest_while_starting", False)  # ... at once
+    for workers in (0, 2):
         dd.reset()
         nr.reset()
         checkpoint = tmp_path / f"checkpoint-{workers}"
-        code, out, err = run("replay", "--json", "--workers", workers, "--checkpoint", str(checkpoint), *options,
-                             *sources)  # fmt: skip
+        err = io.StringIO()
+        problems = Problems(err)
+        replayer = Replayer(("datadog", "newrelic"), lambda name: build_destination(name, settings, resolver, codec=codec),
+                            Selection(), only_undelivered=only_undelivered, workers=workers, start_method="spawn",
+                            checkpoint=Checkpoint(checkpoint), report=problems.report, tuning=tuning, pool=Recording,
+                            codec=codec)  # fmt: skip
+        stats = replayer.run(list_sources(sources, Window(), aws_client))
         finished = sorted(checkpoint.read_text().splitlines())
-        summary = json.loads(out)
+        summary = stats.to_dict()
         del summary["elapsed_seconds"]
-        errors = sorted(line for line in err.splitlines() if line.startswith("error:"))
+        errors = sorted(err.getvalue().splitlines())
         dd_ids = sorted(log["ecs_stop"]["event_id"] for log in dd.accepted)
         nr_ids = sorted(log["event_id"] for log in nr.accepted)
-        results.append((code, summary, errors, dd_ids, nr_ids, finished))
+        results.append((problems.count, summary, errors, dd_ids, nr_ids, finished))
     assert results[0] == results[1]
-    assert widened == [forwarder.replay.RESULT_PIPE_BYTES]  # one pool, its pipe widened
-    code, summary, errors, dd_ids, nr_ids, finished = results[1]
+    linux = sys.platform.startswith("linux")
+    assert widened == [[tuning.result_pipe_bytes] * 2 if linux else []]  # one pool, its pipes widened
+    count, summary, errors, dd_ids, nr_ids, finished = results[1]
     assert len(finished) == summary["objects"] - 2  # all but the unreadable ones: a re-run retries those
     assert not any(name.endswith(("broken.gz", "not-json")) for name in finished)
     ids = sorted(e["id"] for e in events)
-    assert code == 1 and len(errors) == 3  # broken.gz, not-json and the EC2 event, each reported once
+    assert count == 3 and len(errors) == 3  # broken.gz, not-json and the EC2 event, each reported once
     # Every Firehose copy is a duplicate (and whatever could be read from broken.gz)
     assert nr_ids == ids and (summary["duplicates_skipped"] >= len(events)) != only_undelivered
     assert dd_ids == ([] if only_undelivered else ids)
@@ -715,62 +738,60 @@ def test_worker_processes_send_what_one_process_sends(
 
 @pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
 def test_the_pipe_of_worker_results_is_widened_where_it_can_be(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker's result (~2.5 MB) goes through the executor's result pipe: it is set to
-    RESULT_PIPE_BYTES; an executor without that pipe, or a size the system refuses, is left as is."""
+    """A worker's result (a few MB) goes through the worker's own result pipe: the pool sets it to
+    the size it is given; a size the system refuses leaves the default."""
     import fcntl
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import forwarder.replay
-    from forwarder.replay import RESULT_PIPE_BYTES, _widen_result_pipe
+    import os
 
     real_fcntl = fcntl.fcntl
+    read, write = os.pipe()
+    default = real_fcntl(read, fcntl.F_GETPIPE_SZ)
+    os.close(read)
+    os.close(write)
+    with WorkerPool(2, "spawn", 1 << 20) as pool:
+        pool.start()
+        assert default < 1 << 20 and pool.pipe_sizes() == [1 << 20] * 2
 
-    def size(pool: ProcessPoolExecutor) -> int:
-        return real_fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
+    def refuse(fd: int, command: int, arg: int = 0) -> int:
+        if command == fcntl.F_SETPIPE_SZ:
+            raise PermissionError(1, "Operation not permitted")  # over pipe-max-size, unprivileged
+        return real_fcntl(fd, command, arg)
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, context) as pool, ProcessPoolExecutor(1, context) as refused:
-        default = size(pool)
-        assert default < RESULT_PIPE_BYTES
-        _widen_result_pipe(pool)
-        assert size(pool) == RESULT_PIPE_BYTES
-
-        def refuse(fd: int, command: int, arg: int = 0) -> int:
-            if command == fcntl.F_SETPIPE_SZ:
-                raise PermissionError(1, "Operation not permitted")  # over pipe-max-size, unprivileged
-            return real_fcntl(fd, command, arg)
-
-        with monkeypatch.context() as patch:
-            patch.setattr(forwarder.replay.fcntl, "fcntl", refuse)
-            _widen_result_pipe(refused)
-        assert size(refused) == default
-    _widen_result_pipe(object())  # type: ignore[arg-type]  # no such pipe: nothing to do, no error
+    monkeypatch.setattr(fcntl, "fcntl", refuse)
+    with WorkerPool(1, "spawn", 1 << 20) as refused:
+        refused.start()
+        assert refused.pipe_sizes() == [default]
 
 
 def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:
     """A worker killed by Ctrl-C while handing back a result leaves the pool waiting for the rest of
     it forever (seen: the run hung); workers ignore SIGINT and are stopped by the replaying process."""
     import signal
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
-    from forwarder.digest import Plan, start_worker
+    from forwarder.replay.digest import Plan
+    from tests.worker_faults import SigintEncoder
 
-    plan = Plan((), ())
-    with ProcessPoolExecutor(1, get_context("spawn"), initializer=start_worker, initargs=(plan,)) as pool:
-        assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+    plan = Plan(("stdout",), (SigintEncoder(),))
+    work: list[tuple[str, bytes | str]] = [("one.json", json.dumps(make_event(event_id="e")).encode())]
+    with WorkerPool(1, "spawn") as pool:
+        result = pool.result(pool.submit((plan, work, 0, 1_000_000, 1_000)))
+    [line] = result.lines[0]
+    assert line is not None and json.loads(line)["sigint"] == repr(signal.SIG_IGN)
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(
-    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(tmp_path: Path, workers: int) -> None:
     """An S3 GET that fails (the object deleted or unreadable since it was listed) is reported
     with its key, counted as invalid and left out of the checkpoint; the objects listed around it
     are sent and checkpointed, in the replaying process and in worker processes."""
     from forwarder.errors import InputError
-    from forwarder.sources import SourceObject
+    from forwarder.replay.sources import SourceObject
+    from tests.worker_faults import IdEncoder
+
+    class Collect(_Collect):
+        @property
+        def encoder(self) -> Any:
+            return IdEncoder()  # the workers get it pickled
 
     def fails() -> bytes:
         raise InputError("cannot read (NoSuchKey)", "s3://b/gone.gz")
@@ -778,13 +799,13 @@ def test_an_object_that_cannot_be_fetched_is_reported_and_the_rest_go_on(
     def body(index: int) -> Any:
         return firehose_object([make_event(event_id=f"o{index}-e{j}") for j in range(3)]).__bytes__
 
-    monkeypatch.setattr(Replayer, "digest_while_starting", False)
     objects = [SourceObject(f"s3://b/{i}.gz", 100, body(i)) for i in range(12)]
     objects.insert(5, SourceObject("s3://b/gone.gz", 100, fails))
     sent: list[str] = []
     reported: list[tuple[str, str]] = []
     checkpoint = tmp_path / "checkpoint"
-    stats = Replayer(("stdout",), lambda name: _Collect(sent), Selection(), workers=workers, parallel_after=2,
+    tuning = Tuning(parallel_after_objects=2, digest_while_starting=False)
+    stats = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=workers, tuning=tuning,
                      checkpoint=Checkpoint(checkpoint), report=lambda where, e: reported.append((where, str(e)))
                      ).run(objects)  # fmt: skip
     assert reported == [("s3://b/gone.gz", "s3://b/gone.gz: cannot read (NoSuchKey)")]
@@ -816,20 +837,22 @@ def assert_resumable(folder: Path, checkpoint: Path, sent: list[str], count: int
     return finished
 
 
+#: Two objects a digest, so workers take over at the 6th object, at once; a batch is two objects.
+_SMALL = Tuning(chunk_events=6, parallel_after_objects=5, digest_while_starting=False, batch=6)
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
 def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, start_method: Any
 ) -> None:
-    """A worker process killed mid-run (a crash, the OOM killer) breaks the pool: the run ends
-    with an error that says what to do, the checkpoint lists only objects whose records were all
-    delivered, and a re-run with it sends the rest."""
-    from forwarder import replay
+    """A worker process killed mid-run (a crash, the OOM killer, kill -9) breaks the pool: the run
+    ends with an error that says what to do, the checkpoint lists only objects whose records were
+    all delivered, and a re-run with it sends the rest."""
     from forwarder.errors import ForwarderError
     from tests.worker_faults import DieOn
 
-    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
-    monkeypatch.setattr(replay.Replayer, "digest_while_starting", False)  # the workers take over at once
-
     class Dying(_Collect):
+        @property
         def encoder(self) -> Any:
             return DieOn("o30-e1")
 
@@ -837,27 +860,27 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error_and_a_true_checkpoin
     write_objects(folder, 40)
     checkpoint = tmp_path / "checkpoint"
     sent: list[str] = []
-    replayer = Replayer(("stdout",), lambda name: Dying(sent), Selection(), workers=1, parallel_after=5,
-                        checkpoint=Checkpoint(checkpoint), batch=6)  # fmt: skip
+    replayer = Replayer(("stdout",), lambda name: Dying(sent), Selection(), workers=1, start_method=start_method,
+                        checkpoint=Checkpoint(checkpoint), tuning=_SMALL)  # fmt: skip
     with pytest.raises(ForwarderError, match=r"worker process stopped unexpectedly.*--checkpoint"):
         replayer.run(list_sources([str(folder)], Window(), lambda s: None))
     finished = assert_resumable(folder, checkpoint, sent, 40)
     assert "030" not in finished and len(finished) >= 5  # the first 5 were digested here, and sent
 
 
-def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path) -> None:
     """Ctrl-C once worker processes have taken over: the run stops (the pool is shut down, no
     hang), the checkpoint lists only objects all of whose records were sent, and a re-run with it
     sends the rest, nothing that was finished."""
-    from forwarder import replay
+    import multiprocessing
+
     from tests.worker_faults import IdEncoder
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return IdEncoder()  # the workers get it pickled
 
-    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest: workers take over at the 6th
-    monkeypatch.setattr(replay.Replayer, "digest_while_starting", False)  # the workers take over at once
     folder = tmp_path / "objects"
     write_objects(folder, 40)
     checkpoint = tmp_path / "checkpoint"
@@ -867,18 +890,19 @@ def test_ctrl_c_while_workers_digest_leaves_a_true_checkpoint(tmp_path: Path, mo
         if stats.objects >= 20:  # well after the switch
             raise KeyboardInterrupt
 
-    first = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, parallel_after=5,
-                     checkpoint=Checkpoint(checkpoint), progress=interrupt, batch=6)  # fmt: skip
+    first = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, checkpoint=Checkpoint(checkpoint),
+                     progress=interrupt, tuning=_SMALL)  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         first.run(list_sources([str(folder)], Window(), lambda s: None))
+    assert multiprocessing.active_children() == []  # the workers are stopped, not left behind
     finished = assert_resumable(folder, checkpoint, sent, 40)
     assert 5 <= len(finished) < 40
 
 
 def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     """A spawned worker re-runs the console script to set up its ``__main__``: the entry point
-    pyproject.toml names must import neither the CLI nor httpx (each worker paid ~0.13 s of CPU for
-    them, a 10k-event replay was ~1.2x slower), and calling it still runs the CLI."""
+    pyproject.toml names must import neither the CLI nor httpx (each worker would pay the CPU for
+    them at start, for nothing), and calling it still runs the CLI."""
     import subprocess
     import sys
     import tomllib
@@ -895,148 +919,221 @@ def test_the_console_script_leaves_the_cli_out_of_worker_processes() -> None:
     assert (version.returncode, version.stdout.strip()) == (0, "ecs-stop-forwarder 0.1.0")
 
 
+def test_a_worker_process_imports_no_aws_or_http_library() -> None:
+    """A spawned worker imports what it runs (the pool's loop, the digest, the CLI's codec and
+    the encoders): none of them pulls in botocore, boto3 or httpx (the archive's key layout
+    lives apart from its S3 client), so a worker starts quickly and small."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    heavy = ("botocore", "boto3", "httpx", "forwarder.archive", "forwarder.replay.sources")
+    probe = ("import sys, forwarder.replay.workers, forwarder.fastcodec, forwarder.payloads; "
+             f"print([m for m in {heavy!r} if m in sys.modules])")  # fmt: skip
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root)
+    assert imported.stdout.strip() == "[]"
+
+
 _FORK_PROBE = """
 import json, multiprocessing, os, sys, threading
 import tests.worker_faults as faults
 from forwarder.destinations.base import DELIVERED, Outcome
-from forwarder.replay import Replayer, Selection
-from forwarder.sources import Window, list_sources
+from forwarder.replay.replayer import Replayer
+from forwarder.replay.selection import Selection, Window
+from forwarder.replay.sources import list_sources
+from forwarder.replay.tuning import Tuning
+from forwarder.replay.workers import WorkerPool
 
 faults.ORIGIN = "set before the run"  # a forked worker has it; a spawned one imports the module afresh
-if sys.argv[2] == "thread":  # as when a program that runs threads calls the replay
-    threading.Thread(target=threading.Event().wait, daemon=True).start()
 logs = []
 
 class Collect:
     name = "stdout"
+    @property
     def encoder(self):
         return faults.PidEncoder()
-    def deliver_parts(self, parts, deadline):
+    def send(self, parts, deadline):
         logs.extend(json.loads(part) for part in parts)
         return [Outcome("stdout", DELIVERED, 1)] * len(parts)
     def close(self):
         pass
 
-Replayer.digest_while_starting = False  # the spawned workers get work too
-replayer = Replayer(("stdout",), lambda name: Collect(), Selection(), workers=2, parallel_after=int(sys.argv[3]), batch=50)
+threads = []  # threads running when the workers started
+
+class Pool(WorkerPool):
+    def start(self):
+        if not self.started:
+            threads.append(threading.active_count())
+        super().start()
+
+tuning = Tuning(parallel_after_objects=int(sys.argv[3]), batch=50, digest_while_starting=False)  # spawned ones get work too
+replayer = Replayer(("stdout",), lambda name: Collect(), Selection(), workers=2, start_method=sys.argv[2], tuning=tuning,
+                    pool=Pool, concurrency=1)  # one sender: batches arrive in the order they were cut
 replayer.run(list_sources([sys.argv[1]], Window(), lambda service: None))
 workers = [log for log in logs if log["pid"] != os.getpid()]
 print(json.dumps({"ids": [log["id"] for log in logs], "workers": len({log["pid"] for log in workers}),
-                  "origins": sorted({log["origin"] for log in workers}), "children": len(multiprocessing.active_children())}))
+                  "origins": sorted({log["origin"] for log in workers}), "children": len(multiprocessing.active_children()),
+                  "threads": threads}))
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
-def test_workers_are_forked_at_the_start_unless_a_thread_is_running(tmp_path: Path) -> None:
-    """With no other thread in the process (the CLI), the workers are forked before the run starts
-    its threads: they inherit the process's state and need no start-up. With a thread running
-    (forking then could copy a lock it holds), they are spawned. Either way every record is sent
-    once, in order; and workers a small run never used are gone when it returns."""
+def test_workers_are_forked_at_the_start_or_spawned_as_the_caller_chooses(tmp_path: Path) -> None:
+    """``fork`` (the CLI on Linux, which runs no thread of its own): the workers are forked when
+    the run starts, before it starts its threads, and inherit the process's state. ``spawn`` (a
+    program with threads of its own, or macOS): they start afresh once the run proves large. Either
+    way every record is sent once, in order; and workers a small run never used are gone when it
+    returns."""
     import subprocess
 
     folder = tmp_path / "objects"
     write_objects(folder, 300)
     root = Path(__file__).resolve().parent.parent
 
-    def replay(threads: str, parallel_after: int) -> dict[str, Any]:
-        args = [sys.executable, "-c", _FORK_PROBE, str(folder), threads, str(parallel_after)]
+    def replay(method: str, parallel_after: int) -> dict[str, Any]:
+        args = [sys.executable, "-c", _FORK_PROBE, str(folder), method, str(parallel_after)]
         done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=root, timeout=120)
         result: dict[str, Any] = json.loads(done.stdout)
         assert result["ids"] == [f"o{i}-e{j}" for i in range(300) for j in range(3)]  # all, once, in order
         assert result["children"] == 0
         return result
 
-    forked, spawned, small = replay("none", 5), replay("thread", 5), replay("none", 10_000)
+    forked, spawned, small = replay("fork", 5), replay("spawn", 5), replay("fork", 10_000)
     # (which of the two workers gets the chunks is up to them: one may take them all)
     assert forked["workers"] >= 1 and forked["origins"] == ["set before the run"]
+    assert forked["threads"] == [1]  # forked before the run started a thread: no lock held in a child
     assert spawned["workers"] >= 1 and spawned["origins"] == ["imported"]
-    assert small["workers"] == 0  # all digested here; the forked workers were stopped unused
+    assert small["workers"] == 0 and small["threads"] == [1]  # forked, unused, and stopped
 
 
-def test_s3_objects_queued_for_workers_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """S3 objects reach a worker as bytes, and up to CHUNKS_PER_WORKER pieces a worker wait in
+def test_the_cli_forks_its_workers_on_linux_and_spawns_them_elsewhere() -> None:
+    """The console script runs no thread of its own when the replay starts: on Linux it asks for
+    forked workers (ready at once), elsewhere (macOS's system libraries are not fork-safe) spawned."""
+    from forwarder.commands.replay import start_method
+
+    assert [start_method(platform) for platform in ("linux", "darwin", "win32")] == ["fork", "spawn", "spawn"]
+
+
+def test_s3_objects_queued_for_workers_are_bounded_by_bytes() -> None:
+    """S3 objects reach a worker as bytes, and up to chunks_per_worker pieces a worker wait in
     order: with Firehose objects of up to 128 MiB, 16 of them were held at once. The pieces queued
-    are bounded by FETCH_BYTES too (every worker keeps one to work on), and everything is sent."""
-    from forwarder import replay
-    from forwarder.sources import SourceObject
+    are bounded by fetch_bytes too (every worker keeps one to work on), and everything is sent."""
+    from forwarder.replay.sources import SourceObject
     from tests.worker_faults import IdEncoder
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
             return IdEncoder()
 
     size = 200_000
-    monkeypatch.setattr(replay, "FETCH_BYTES", 3 * size)
-    monkeypatch.setattr(replay, "CHUNK_BYTES", 1)  # one object a piece
     body = [("".join(json.dumps(make_event(event_id=f"o{i}-e{j}")) for j in range(3)) + " " * size).encode()
             for i in range(20)]  # fmt: skip
     objects = [SourceObject(f"s3://b/{i}.json", len(body[i]), body[i].__bytes__) for i in range(20)]
+    in_flight: dict[int, int] = {}  # bytes of each task submitted and not yet collected
+    most = 0
+
+    class Counting(WorkerPool):
+        def submit(self, task: Any) -> int:
+            nonlocal most
+            ticket = super().submit(task)
+            in_flight[ticket] = sum(len(data) for _, data in task[1])
+            most = max(most, sum(in_flight.values()))
+            return ticket
+
+        def result(self, ticket: int) -> Any:
+            in_flight.pop(ticket)
+            return super().result(ticket)
+
+    tuning = Tuning(fetch_bytes=3 * size, chunk_bytes=1, parallel_after_objects=1, digest_while_starting=False)
     sent: list[str] = []
-    replayer = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, parallel_after=1)
-    held, most = 0, 0
-    submit, collected = replayer._submit, replayer._collected
-
-    def counted_submit(pool: Any, work: Any) -> Any:
-        nonlocal held, most
-        held += sum(len(data) for _, data in work)
-        most = max(most, held)
-        return submit(pool, work)
-
-    def counted_collected(pool: Any, work: Any, future: Any) -> Any:
-        nonlocal held
-        held -= sum(len(data) for _, data in work)
-        yield from collected(pool, work, future)
-
-    monkeypatch.setattr(replayer, "_submit", counted_submit)
-    monkeypatch.setattr(replayer, "_collected", counted_collected)
-    stats = replayer.run(objects)
+    stats = Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, tuning=tuning,
+                     pool=Counting).run(objects)  # fmt: skip
     assert sorted(sent) == sorted(f"o{i}-e{j}" for i in range(20) for j in range(3)) and stats.objects == 20
-    assert most <= 4 * (size + 200)  # FETCH_BYTES, and one more taken before the bound is checked
+    assert size < most <= 4 * (size + 200)  # fetch_bytes, and one more taken before the bound is checked
+
+
+def test_large_objects_waiting_for_workers_are_bounded_by_their_events(tmp_path: Path) -> None:
+    """A chunk of one large Firehose object holds a thousand events, its result a few MB: chunks
+    in flight are bounded by the events they hold too (events_per_worker), not only by their
+    count, so memory stays that of a run of small objects; everything is sent, in order."""
+    from tests.worker_faults import IdEncoder
+
+    class Collect(_Collect):
+        @property
+        def encoder(self) -> Any:
+            return IdEncoder()
+
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(16):
+        (folder / f"{index:02d}.gz").write_bytes(firehose_object([make_event(event_id=f"o{index}-e{j}") for j in range(100)]))
+    in_flight: set[int] = set()
+    most = 0
+
+    class Counting(WorkerPool):
+        def submit(self, task: Any) -> int:
+            nonlocal most
+            ticket = super().submit(task)
+            in_flight.add(ticket)
+            most = max(most, len(in_flight))
+            return ticket
+
+        def result(self, ticket: int) -> Any:
+            in_flight.discard(ticket)
+            return super().result(ticket)
+
+    tuning = Tuning(chunk_events=100, events_per_worker=200, parallel_after_objects=1, digest_while_starting=False)
+    sent: list[str] = []
+    Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=2, tuning=tuning, pool=Counting,
+             concurrency=1).run(list_sources([str(folder)], Window(), lambda s: None))  # fmt: skip
+    assert sent == [f"o{i}-e{j}" for i in range(16) for j in range(100)]
+    assert 2 < most <= 5  # 400 events (2 workers x 200) in flight, one more before the bound is checked
 
 
 def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
-    """Up to FETCHERS GETs ahead, but never more than FETCH_BYTES (Firehose objects reach 128 MiB)."""
-    from forwarder import replay
+    """Up to ``fetchers`` GETs ahead, but never more than ``fetch_bytes`` (Firehose objects reach 128 MiB)."""
+    from forwarder.replay.sources import SourceObject, fetched
 
     submitted: list[str] = []
 
-    class Listed:  # what list_sources yields for an S3 object: no path, a listed size
-        path = None
+    def listed(name: str, size: int) -> SourceObject:  # as list_sources gives an S3 object: no path
+        def read() -> bytes:
+            return name.encode()
 
-        def __init__(self, name: str, size: int) -> None:
-            self.name, self.size = name, size
+        class Counted(SourceObject):
+            @property
+            def read(self) -> Any:  # taken when the GET is submitted
+                submitted.append(self.name)
+                return read
 
-        @property
-        def read(self) -> Any:  # taken when the GET is submitted
-            submitted.append(self.name)
-            return self.name.encode
+        return Counted(name, size, read)
 
-    for size, most_ahead in ((1_000, replay.FETCHERS), (30_000_000, 2)):
+    tuning = Tuning()
+    for size, most_ahead in ((1_000, tuning.fetchers), (30_000_000, 2)):
         submitted.clear()
-        sources = [Listed(f"s3://b/{size}/{i}", size) for i in range(100)]
-        replayer = Replayer(("stdout",), lambda name: _Collect([]), Selection())
+        sources = [listed(f"s3://b/{size}/{i}", size) for i in range(100)]
         ahead = []
-        for index, (source, data) in enumerate(replayer._fetch(iter(sources))):  # type: ignore[arg-type]
+        for index, (source, data) in enumerate(fetched(sources, tuning.fetchers, tuning.fetch_bytes)):
             assert data == source.name.encode()  # in order, each with its own bytes
             ahead.append(len(submitted) - index - 1)
         assert max(ahead) == most_ahead and len(submitted) == 100
 
 
-def test_a_worker_hands_back_a_chunk_after_so_many_events(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_hands_back_a_chunk_after_so_many_events() -> None:
     """Bytes are a poor measure of a gzipped Firehose object's events: a chunk also ends after
     ``events`` events read, so its results stay small whatever objects it holds."""
-    from forwarder import digest as digest_module
     from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
 
-    monkeypatch.setattr(digest_module, "_plan", digest_module.Plan(("datadog",), (DatadogEncoder(),)))
+    plan = Plan(("datadog",), (DatadogEncoder(),))
     firehose = gzip.compress("".join(json.dumps(make_event(event_id=f"f-{i}")) for i in range(300)).encode())
     single = [json.dumps(make_event(event_id=f"s-{i}")).encode() for i in range(3)]
     chunk: list[tuple[str, bytes | str]] = [("s-0", single[0]), ("fh", firehose), ("s-1", single[1]), ("s-2", single[2])]
     for events, taken in ((1_000, 4), (300, 2), (50, 2), (1, 1)):
-        result = digest_module.digest_chunk(chunk, 0, budget=10_000_000, events=events)
+        result = digest(plan, chunk, 0, budget=10_000_000, events=events)
         assert result.names == [name for name, _ in chunk[:taken]]
         assert result.ends == [1, 301, 302, 303][:taken]  # where each object's records end
-    assert len(digest_module.digest_chunk(chunk, 0).ids) == 303
+    assert len(digest(plan, chunk, 0).ids) == 303
 
 
 def test_auto_keeps_a_margin_for_the_wait_before_sending(vendors: Any, tmp_path: Path) -> None:
@@ -1089,72 +1186,74 @@ def test_default_workers_follow_the_cpus_a_container_may_use(
     assert usable_cpus(tmp_path) == (affinity if most is None else min(affinity, most))
 
 
-def test_large_objects_go_to_workers_in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_objects_go_to_workers_in_small_chunks(tmp_path: Path) -> None:
     """A Firehose backup can be a few objects of thousands of events: workers take over after so
     many events, not only after so many objects, and then get a few such objects per task (a task
     handed back unfinished waits behind every queued one)."""
-    from forwarder import replay
+    import os
 
-    replayer = Replayer(("stdout",), lambda name: _Collect([]), Selection(), workers=2)
-    assert replayer._chunk_objects() == replay.CHUNK_OBJECTS  # nothing read yet
-    replayer.stats.objects, replayer.stats.read = 100, 100  # one event an object: archive documents
-    assert replayer._chunk_objects() == replay.CHUNK_OBJECTS
-    replayer.stats.objects, replayer.stats.read = 10, 5_000  # 500 an object: Firehose backups
-    assert replayer._chunk_objects() == replay.CHUNK_EVENTS // 500
-    replayer.stats.objects, replayer.stats.read = 1, 50_000
-    assert replayer._chunk_objects() == 1
+    from tests.worker_faults import PidEncoder
 
-    # the switch: 11 objects of 600 events go to the workers after the 9th (5,400 events read)
-    taken: list[str] = []
+    tuning = Tuning(digest_while_starting=False, parallel_after_events=5_000)
+    assert tuning.chunk_size(0, 0) == tuning.chunk_objects  # nothing read yet
+    assert tuning.chunk_size(100, 100) == tuning.chunk_objects  # one event an object: archive documents
+    assert tuning.chunk_size(10, 5_000) == tuning.chunk_events // 500  # 500 an object: Firehose backups
+    assert tuning.chunk_size(1, 50_000) == 1
 
-    def in_workers(pieces: Any, plan: Any, forked: Any = None) -> Any:
-        for work in pieces:
-            for name, _ in work:
-                taken.append(name)
-                yield replay.Digest([name])
+    # the switch: 12 objects of 600 events, digested here two at a time (a digest ends after
+    # chunk_events): the workers take over after the 10th (6,000 events read), one object a task
+    folder = tmp_path / "objects"
+    folder.mkdir()
+    for index in range(12):
+        events = [make_event(event_id=f"o{index}-e{j}") for j in range(600)]
+        (folder / f"{index:02d}.gz").write_bytes(firehose_object(events))
+    chunks: list[int] = []
 
-    def here(plan: Any, work: Any, now: int, *budget: Any) -> Any:
-        return replay.Digest([name for name, _ in work[:1]], read=600)  # one object at a time
+    class Counting(WorkerPool):
+        def submit(self, task: Any) -> int:
+            chunks.append(len(task[1]))
+            return super().submit(task)
 
-    monkeypatch.setattr(replayer, "_digests_in_workers", in_workers)
-    monkeypatch.setattr(replay, "digest", here)
+    where: dict[str, set[int]] = {}
 
-    class Listed:
-        size = None
+    class Collect(_Collect):
+        @property
+        def encoder(self) -> Any:
+            return PidEncoder()
 
-        def __init__(self, name: str) -> None:
-            self.name = self.path = name
+        def send(self, parts: Any, deadline: float) -> list[Any]:
+            for part in parts:
+                log = json.loads(part)
+                where.setdefault(log["id"].split("-")[0], set()).add(log["pid"])
+            return super().send(parts, deadline)
 
-    replayer.stats = replay.Stats()
-    fetched = iter([(Listed(f"o{i}"), b"{}") for i in range(11)])
-    for result in replayer._digests(fetched, None):  # type: ignore[arg-type]
-        replayer.stats.objects += len(result.names)
-        replayer.stats.read += result.read
-    assert taken == ["o9", "o10"]
+    Replayer(("stdout",), lambda name: Collect([]), Selection(), workers=1, tuning=tuning, pool=Counting).run(
+        list_sources([str(folder)], Window(), lambda s: None)
+    )
+    here = {f"o{i}" for i in range(12) if where[f"o{i}"] == {os.getpid()}}
+    assert here == {f"o{i}" for i in range(10)} and chunks == [1, 1]
 
 
-def _entries_as_read(data: bytes, monkeypatch: pytest.MonkeyPatch, accelerated: bool) -> list[Any]:
-    """What replay makes of one object, as comparable values (repr: an int and the float orjson
-    reads it as are told apart), with orjson or with the standard library alone."""
-    from forwarder import fastjson
-    from forwarder.digest import entries
+def _entries_as_read(data: bytes, codec: Any) -> list[Any]:
+    """What replay makes of one object with ``codec``, as comparable values (repr: an int and a
+    float that reads as the same number are told apart)."""
     from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.read import entries
 
-    with monkeypatch.context() as patch:  # undone here, and nothing the caller patched
-        patch.setattr(fastjson, "ACCELERATED", accelerated)
-        return [
-            repr(entry) if isinstance(entry, Exception) else DatadogEncoder()(entry[0], None)
-            for entry in entries(data, "object")
-        ]
+    return [
+        repr(entry) if isinstance(entry, Exception) else DatadogEncoder(codec=codec)(entry[0], None)
+        for entry in entries(data, "object", codec)
+    ]
 
 
 @pytest.mark.parametrize("literal", ["10" * 15, "18446744073709551616", "-9223372036854775809"])
-def test_integers_beyond_64_bits_replay_as_an_exact_read_gives(literal: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replay reads objects without the scan for long integers (orjson reads them as floats), and
-    reads an object again exactly when one could have changed an entry: the records and errors
-    are those the standard library's reader gives, whether the long integer makes a valid record
-    (an exit code), an invalid one (an epoch time), or sits in an archived record."""
-    from forwarder.archive import SCHEMA, encode
+def test_integers_beyond_64_bits_replay_exactly(literal: str) -> None:
+    """Replay reads and writes integers beyond 64 bits exactly, with the CLI's codec as with the
+    standard library, whether the long integer makes a valid record (an exit code), an invalid one
+    (an epoch time), or sits in an archived record."""
+    from forwarder.archive_layout import SCHEMA, encode
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
 
     huge = int(literal)
     crashed = make_event(event_id="huge-exit", containers=[container(exit_code=1)])
@@ -1167,39 +1266,42 @@ def test_integers_beyond_64_bits_replay_as_an_exact_read_gives(literal: str, mon
     assert record.exit_code == huge
     document = encode({"schema": SCHEMA, "record": record.to_dict(), "event": huge_crash, "deliveries": {}})
     for data in (firehose, gzip.compress(firehose), document):
-        exact = _entries_as_read(data, monkeypatch, accelerated=False)
-        assert _entries_as_read(data, monkeypatch, accelerated=True) == exact
-    firehose_exact = _entries_as_read(firehose, monkeypatch, accelerated=False)
-    assert len(firehose_exact) == 5 and literal in firehose_exact[3] and "stoppedAt" in firehose_exact[3]
-    monkeypatch.setattr("forwarder.digest.reads_inexactly", lambda data: False)  # the test can fail
-    assert _entries_as_read(firehose, monkeypatch, accelerated=True) != firehose_exact
-    assert f'"exit_code":{literal}'.encode() in firehose_exact[1]
-    assert f'"exit_code":{literal}'.encode() in _entries_as_read(document, monkeypatch, accelerated=False)[0]
+        assert _entries_as_read(data, FastCodec()) == _entries_as_read(data, STDLIB)
+    read = _entries_as_read(firehose, FastCodec())
+    assert len(read) == 5 and literal in read[3] and "stoppedAt" in read[3]
+    assert f'"exit_code":{literal}'.encode() in read[1]
+    assert f'"exit_code":{literal}'.encode() in _entries_as_read(document, FastCodec())[0]
 
 
-def test_an_object_without_long_integers_is_never_scanned_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scan costs ~2.6 µs an event: replay runs it only for an object with an entry a long
-    integer could have made (here an invalid event), and then once."""
-    from forwarder import inputs
-    from forwarder.digest import entries
+def test_each_document_of_an_object_is_read_once() -> None:
+    """A Firehose object is read a document at a time, each once, whatever it holds (an invalid
+    event, an integer beyond 64 bits): no scan of the object, no second read."""
+    from forwarder.fastcodec import FastCodec
+    from forwarder.replay.read import entries
 
-    scans: list[int] = []
-    real = inputs._has_long_integer
-    monkeypatch.setattr(inputs, "_has_long_integer", lambda data: scans.append(len(data)) or real(data))
+    class Counting(FastCodec):
+        reads: list[int]
+
+        def read(self, data: Any) -> Any:
+            self.reads.append(len(data))
+            return super().read(data)
+
     events = stopped_events()
-    clean = firehose_object(events)
-    assert len([e for e in entries(clean, "clean") if not isinstance(e, Exception)]) == len(events)
-    assert scans == []
     broken = copy.deepcopy(events[0])
     broken["detail"]["lastStatus"] = 5
-    errors = [e for e in entries(firehose_object([broken, *events, broken]), "broken") if isinstance(e, Exception)]
-    assert len(errors) == 2 and "lastStatus" in str(errors[0])
-    assert len(scans) == 1
+    huge = json.loads(json.dumps(events[1]))
+    huge["detail"]["containers"][0]["exitCode"] = 10**30
+    codec = Counting()
+    codec.reads = []
+    found = list(entries(firehose_object([broken, *events, huge, broken]), "broken", codec))
+    errors = [e for e in found if isinstance(e, Exception)]
+    assert len(errors) == 2 and "lastStatus" in str(errors[0]) and len(found) == len(events) + 3
+    assert len(codec.reads) == 1 + len(events) + 3  # the whole object once (not one document), then each
 
 
 def _archive_doc_variants() -> dict[str, bytes]:
     """Archive documents as the Lambda writes them, and the damage or oddities one can hold."""
-    from forwarder.archive import SCHEMA, encode
+    from forwarder.archive_layout import SCHEMA, encode
 
     event = make_event(event_id="doc", reason="Essential container exited — ünïcödé")
     record = parse_event(event).to_dict()
@@ -1234,84 +1336,81 @@ def _archive_doc_variants() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("variant", list(_archive_doc_variants()))
-def test_archive_documents_read_without_their_event_replay_as_a_full_read(
-    variant: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Replay reads an archive document as the Lambda writes it with msgspec, never building its
-    raw event: whatever the document holds, the entries (encoded logs, deliveries, errors) are
-    those of the general reader, with orjson and with the standard library alone."""
-    import forwarder.digest
-    from forwarder.digest import entries
+def test_archive_documents_read_without_their_event_replay_as_a_full_read(variant: str) -> None:
+    """Replay reads an archive document as the Lambda writes it without building its raw event
+    (the CLI's codec): whatever the document holds, the entries (encoded logs, deliveries,
+    errors) are those of a whole read with the standard library."""
+    from forwarder.codec import STDLIB
+    from forwarder.fastcodec import FastCodec
     from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.read import entries
 
     data = _archive_doc_variants()[variant]
 
-    def read() -> list[Any]:
+    def read(codec: Any) -> list[Any]:
         return [repr(e) if isinstance(e, Exception) else (DatadogEncoder()(e[0], None), e[1])
-                for e in entries(data, "doc.json")]  # fmt: skip
+                for e in entries(data, "doc.json", codec)]  # fmt: skip
 
-    fast = read()
-    monkeypatch.setattr(forwarder.digest, "msgspec", None)
-    assert read() == fast
-    monkeypatch.setattr("forwarder.fastjson.ACCELERATED", False)
-    assert read() == fast
+    assert read(FastCodec()) == read(STDLIB)
 
 
-def test_an_archive_document_as_written_is_read_without_the_general_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    import forwarder.digest
+def test_an_archive_document_as_written_is_read_without_the_general_reader() -> None:
+    """The CLI's codec reads a document as the forwarder writes it in one step, its event
+    skipped; two documents in one object are not one document: they are read whole."""
+    from forwarder.fastcodec import FastCodec
+    from forwarder.replay.read import entries
 
-    calls: list[bytes] = []
-    monkeypatch.setattr(forwarder.digest, "iter_items", lambda data, name, exact=True: calls.append(data) or iter(()))
+    class Counting(FastCodec):
+        reads: list[int]
+
+        def read(self, data: Any) -> Any:
+            self.reads.append(len(data))
+            return super().read(data)
+
+    codec = Counting()
+    codec.reads = []
     data = _archive_doc_variants()["as written"]
-    (record, deliveries), = forwarder.digest.entries(data, "doc.json")  # fmt: skip
-    assert calls == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
-    assert list(forwarder.digest.entries(data + data, "two.json")) == [] and len(calls) == 1
+    (record, deliveries), = entries(data, "doc.json", codec)  # fmt: skip
+    assert codec.reads == [] and record.event_id == "doc" and deliveries == {"datadog": {"status": "failed"}}
+    assert len(list(entries(data + data, "two.json", codec))) == 2 and codec.reads
 
 
-@pytest.mark.parametrize("probe", ["slow", "real"])
-def test_the_replaying_process_digests_while_the_workers_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str
-) -> None:
-    """A worker process takes ~0.1 s to start: the replaying process goes on digesting, in order,
-    until one answers, then hands the rest to the workers. With a worker that answers late, a
-    small archive is all digested here; with real ones, the rest reaches them. Everything is sent
-    once either way."""
+@pytest.mark.parametrize("start", ["late", "real"])
+def test_the_replaying_process_digests_while_the_workers_start(tmp_path: Path, start: str) -> None:
+    """A spawned worker takes ~0.1 s to start: the replaying process goes on digesting, in order,
+    until one answers, then hands the rest to the workers. With workers that answer late, a small
+    archive is all digested here; with real ones, the rest reaches them. Everything is sent once
+    either way."""
     import os
-    import time
 
-    from forwarder import replay
-    from tests.worker_faults import PidEncoder, slow_ready
+    from tests.worker_faults import SlowHere
 
     pids: list[int] = []
 
     class Collect(_Collect):
+        @property
         def encoder(self) -> Any:
-            return PidEncoder()
+            return SlowHere(0.005)  # digesting here is slow: real workers answer long before it is done
 
-        def deliver_parts(self, parts: Any, deadline: float) -> list[Any]:
+        def send(self, parts: Any, deadline: float) -> list[Any]:
             pids.extend(json.loads(part)["pid"] for part in parts)
-            return super().deliver_parts(parts, deadline)
+            return super().send(parts, deadline)
 
-    # spawned, as a program with threads of its own gets them: with no other thread in this
-    # process they would be forked, and whether there is one depends on the tests run before
-    monkeypatch.setattr(replay.Replayer, "start_method", "spawn")
-    if probe == "slow":
-        monkeypatch.setattr(replay, "worker_ready", slow_ready)
-    else:  # digesting here is slow: the real workers answer long before this process is done
-        digest = replay.digest
-        monkeypatch.setattr(replay, "digest", lambda *args: time.sleep(0.05) or digest(*args))
-    monkeypatch.setattr(replay, "CHUNK_EVENTS", 6)  # two objects a digest
+    class Late(WorkerPool):
+        def ready(self) -> bool:
+            return False  # as workers on a slow machine: not up before this process is done
+
     folder = tmp_path / "objects"
-    write_objects(folder, 400 if probe == "real" else 40)
+    write_objects(folder, 400 if start == "real" else 40)
     sent: list[str] = []
-    Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=1, parallel_after=2, batch=6).run(
-        list_sources([str(folder)], Window(), lambda s: None)
-    )
+    tuning = Tuning(chunk_events=6, parallel_after_objects=2, batch=6)  # two objects a digest
+    Replayer(("stdout",), lambda name: Collect(sent), Selection(), workers=1, start_method="spawn", tuning=tuning,
+             pool=Late if start == "late" else WorkerPool, concurrency=1  # one sender: batches arrive in order
+             ).run(list_sources([str(folder)], Window(), lambda s: None))  # fmt: skip
     count = len(sent) // 3
-    assert sorted(sent) == sorted(f"o{i}-e{j}" for i in range(count) for j in range(3))
-    assert sent == [f"o{i}-e{j}" for i in range(count) for j in range(3)]  # in order
+    assert sent == [f"o{i}-e{j}" for i in range(count) for j in range(3)]  # all, once, in order
     here = {pid for pid in pids if pid == os.getpid()}
-    if probe == "slow":
+    if start == "late":
         assert count == 40 and set(pids) == here
     else:
         assert count == 400 and here and set(pids) - here

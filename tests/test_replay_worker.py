@@ -18,13 +18,13 @@ import pytest
 
 from forwarder.archive import LocalArchive
 from forwarder.destinations.base import DELIVERED, Outcome
-from forwarder.digest import Selection
 from forwarder.errors import BatchError, BatchMisconfigured, BatchRejected, BatchUnfinished, VendorThrottled
 from forwarder.payloads import DatadogEncoder
+from forwarder.replay.selection import Selection
+from forwarder.replay.sources import SourceObject
 from forwarder.replay_worker import Worker, _raise_for
 from forwarder.scale.batch import BatchPlan, replay_batch
 from forwarder.scale.checkpoint import Checkpoint, Finished
-from forwarder.sources import SourceObject
 from tests.aws import MotoServer
 from tests.intakes import DatadogIntake, Drop, NewRelicIntake, Respond, Slow
 from tests.scale_archive import BUCKET, Written, batch_input, document, events, items, put_archive
@@ -238,17 +238,18 @@ def test_the_deadline_before_every_object_is_read_leaves_the_rest_to_a_retry(tmp
 
 
 class Collect:
-    """A destination that takes everything (``deliver_parts``), as the intakes' encoder would."""
+    """A destination that takes everything (``send``), as the intakes' encoder would."""
 
     name = "datadog"
 
     def __init__(self, sink: list[bytes]) -> None:
         self.sink = sink
 
+    @property
     def encoder(self) -> Any:
         return DatadogEncoder("ecs", ())
 
-    def deliver_parts(self, parts: Any, deadline: float) -> list[Outcome]:
+    def send(self, parts: Any, deadline: float) -> list[Outcome]:
         self.sink.extend(parts)
         return [Outcome("datadog", DELIVERED, 1)] * len(parts)
 

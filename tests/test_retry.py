@@ -40,9 +40,9 @@ def destination(sleeps: Sleeps | None = None) -> NewRelicDestination:
     return NewRelicDestination(KEY, URL, policy=policy)
 
 
-def items(n: int = 1) -> list[dict[str, object]]:
+def items(n: int = 1) -> list[bytes]:
     nr = destination()
-    return [nr.build(parse_event(make_event(event_id=f"e{i}"))) for i in range(n)]
+    return [nr.encoder(parse_event(make_event(event_id=f"e{i}")), None) for i in range(n)]
 
 
 @respx.mock
@@ -51,7 +51,7 @@ def test_429_with_retry_after_waits_that_long() -> None:
         side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(202)]
     )
     sleeps = Sleeps()
-    [outcome] = destination(sleeps).deliver(items(), deadline=100.0)
+    [outcome] = destination(sleeps).send(items(), deadline=100.0)
     assert outcome.status == DELIVERED and outcome.attempts == 2
     assert sleeps.slept == [7.0]
     assert route.call_count == 2
@@ -61,7 +61,7 @@ def test_429_with_retry_after_waits_that_long() -> None:
 def test_503_then_202_delivers_once() -> None:
     route = respx.post(URL).mock(side_effect=[httpx.Response(503), httpx.Response(202)])
     sleeps = Sleeps()
-    outcomes = destination(sleeps).deliver(items(3), deadline=100.0)
+    outcomes = destination(sleeps).send(items(3), deadline=100.0)
     assert [o.status for o in outcomes] == [DELIVERED] * 3
     assert route.call_count == 2 and len(sleeps.slept) == 1 and 0 <= sleeps.slept[0] <= 0.5
 
@@ -69,7 +69,7 @@ def test_503_then_202_delivers_once() -> None:
 @respx.mock
 def test_403_is_not_retried_and_says_the_key_was_rejected() -> None:
     route = respx.post(URL).mock(return_value=httpx.Response(403, text=f"bad key {KEY}"))
-    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    [outcome] = destination(Sleeps()).send(items(), deadline=100.0)
     assert outcome.status == FAILED_PERMANENT and outcome.http_status == 403 and outcome.attempts == 1
     assert outcome.error is not None and "rejected the API key (HTTP 403)" in outcome.error
     assert KEY not in outcome.error  # even when the vendor echoes it
@@ -80,7 +80,7 @@ def test_403_is_not_retried_and_says_the_key_was_rejected() -> None:
 @respx.mock
 def test_client_errors_are_permanent(status: int) -> None:
     respx.post(URL).mock(return_value=httpx.Response(status))
-    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    [outcome] = destination(Sleeps()).send(items(), deadline=100.0)
     assert outcome.status == FAILED_PERMANENT and outcome.attempts == 1
 
 
@@ -95,7 +95,7 @@ def test_connection_errors_and_timeouts_are_retried() -> None:
             httpx.Response(202),
         ]
     )
-    [outcome] = destination(Sleeps()).deliver(items(), deadline=100.0)
+    [outcome] = destination(Sleeps()).send(items(), deadline=100.0)
     assert outcome.status == DELIVERED and outcome.attempts == 5
 
 
@@ -105,7 +105,7 @@ def test_the_deadline_stops_retries_in_time() -> None:
     respx.post(URL).mock(return_value=httpx.Response(503))
     sleeps = Sleeps()
     deadline = sleeps.clock() + 1.5
-    [outcome] = destination(sleeps).deliver(items(), deadline=deadline)
+    [outcome] = destination(sleeps).send(items(), deadline=deadline)
     assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503
     assert outcome.attempts == len(sleeps.slept) + 1 >= 2
     assert sleeps.now <= deadline  # no sleep ended past the deadline
@@ -115,7 +115,7 @@ def test_the_deadline_stops_retries_in_time() -> None:
 def test_a_retry_after_beyond_the_deadline_gives_up_at_once() -> None:
     respx.post(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
     sleeps = Sleeps()
-    [outcome] = destination(sleeps).deliver(items(), deadline=60.0)
+    [outcome] = destination(sleeps).send(items(), deadline=60.0)
     assert outcome.status == FAILED_RETRYABLE and sleeps.slept == []
 
 
@@ -129,7 +129,7 @@ def test_413_splits_the_batch() -> None:
         return httpx.Response(413 if len(logs) > 2 else 202)
 
     route = respx.post(URL).mock(side_effect=answer)
-    outcomes = destination(Sleeps()).deliver(items(8), deadline=100.0)
+    outcomes = destination(Sleeps()).send(items(8), deadline=100.0)
     assert [o.status for o in outcomes] == [DELIVERED] * 8
     assert route.call_count == 1 + 2 + 4  # 8 -> 4+4 -> 2+2+2+2
 
@@ -157,3 +157,61 @@ def test_policy_reports_attempts_on_final_failure() -> None:
     assert raised.value.attempts == 4 and len(sleeps.slept) == 3
     backoffs = sleeps.slept
     assert all(0 <= b <= 20 for b in backoffs)
+
+
+def _incompressible_log(size: int) -> bytes:
+    import random
+
+    noise = random.Random(7).randbytes(size).hex()  # hex of random bytes: gzip halves it at best
+    return destination().encoder(parse_event(make_event(event_id="big", reason=noise)), None)
+
+
+@respx.mock
+def test_a_single_log_answered_413_is_shrunk_to_half_and_sent_again() -> None:
+    """A vendor answering 413 for one log alone: it is cut to about half its size (its longest
+    strings marked) and sent again, as often as it takes, until there is nothing left to cut."""
+    import gzip
+    import json
+
+    from forwarder.payloads import TRUNCATION_MARKER
+
+    sizes: list[int] = []
+    marked: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        [log] = json.loads(gzip.decompress(request.content))[0]["logs"]
+        text = json.dumps(log, separators=(",", ":"), ensure_ascii=False)
+        sizes.append(len(text.encode()))
+        marked.append(TRUNCATION_MARKER in text)
+        return httpx.Response(202 if len(sizes) == 3 else 413)
+
+    respx.post(URL).mock(side_effect=answer)
+    part = _incompressible_log(40_000)
+    [outcome] = destination(Sleeps()).send([part], deadline=100.0)
+    assert outcome.status == DELIVERED and outcome.attempts == 3
+    assert sizes[0] == len(part) and sizes[1] <= sizes[0] // 2 and sizes[2] <= sizes[1] // 2
+    assert marked == [False, True, True]
+
+
+@respx.mock
+def test_a_log_whose_body_alone_is_over_the_limit_is_shrunk_until_it_fits() -> None:
+    """New Relic takes at most 1 MB of gzipped body: one incompressible log over that is cut
+    (visibly) before it is sent, the same way a log answered 413 is."""
+    import gzip
+    import json
+
+    from forwarder.payloads import NR_MAX_BODY_BYTES, TRUNCATION_MARKER
+
+    bodies: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(202)
+
+    respx.post(URL).mock(side_effect=answer)
+    part = _incompressible_log(1_500_000)  # 3 MB of hex: a gzipped body of ~1.6 MB
+    [outcome] = destination(Sleeps()).send([part], deadline=100.0)
+    [body] = bodies
+    assert outcome.status == DELIVERED and len(body) <= NR_MAX_BODY_BYTES
+    [log] = json.loads(gzip.decompress(body))[0]["logs"]
+    assert log["attributes"]["event_id"] == "big" and TRUNCATION_MARKER in json.dumps(log, ensure_ascii=False)

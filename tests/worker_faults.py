@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import time
 from typing import Any
 
@@ -45,7 +46,21 @@ class PidEncoder(IdEncoder):
         return json.dumps({"id": record.event_id, "pid": os.getpid(), "origin": ORIGIN}).encode()
 
 
-def slow_ready() -> bool:
-    """A worker-ready probe that answers late, as a worker on a slow machine starts."""
-    time.sleep(2)
-    return True
+class SigintEncoder(IdEncoder):
+    """Encodes the id and what the process that digested the record does on SIGINT (Ctrl-C)."""
+
+    def __call__(self, record: Any, replay: Any = None) -> bytes:
+        return json.dumps({"id": record.event_id, "sigint": repr(signal.getsignal(signal.SIGINT))}).encode()
+
+
+class SlowHere(PidEncoder):
+    """``PidEncoder``, taking ``seconds`` a record in the replaying process (not in a worker): a
+    machine where digesting here is slow, so that workers answer before it is done."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, record: Any, replay: Any = None) -> bytes:
+        if multiprocessing.parent_process() is None:
+            time.sleep(self.seconds)
+        return super().__call__(record, replay)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             continue
         try:
             ref = key_ref(settings, name)
-            destination = build_destination(name, settings, resolver)  # resolves the key
+            destination = build_destination(name, settings, resolver, codec=args.codec)  # resolves the key
         except ConfigError as exc:
             out.write(f"{name}: NOT ready: {exc}\n")
             ready = False

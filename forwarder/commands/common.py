@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TextIO, TypeVar
 
+from forwarder.codec import STDLIB, Codec
 from forwarder.config import Settings, parse_destinations
 from forwarder.errors import ForwarderError, InputError, InvalidEvent
 from forwarder.inputs import Item, iter_items, read_paths
@@ -42,23 +43,25 @@ class Problems:
         print(f"error: {where}: {kind}: {detail}", file=self.stream)
 
 
-def items_from(paths: Iterable[str], problems: Problems) -> Iterator[Item]:
+def items_from(paths: Iterable[str], problems: Problems, codec: Codec = STDLIB) -> Iterator[Item]:
     """Every JSON item under ``paths``; unreadable files and broken JSON go to ``problems``."""
     for entry in read_paths(paths):
         if isinstance(entry, InputError):
             problems.report(entry.source, entry)
             continue
         source, data = entry
-        for item in iter_items(data, source):
+        for item in iter_items(data, source, codec):
             if isinstance(item, InputError):
                 problems.report(item.source, item)
             else:
                 yield item
 
 
-def records_from(paths: Iterable[str], problems: Problems) -> Iterator[tuple[Item, StopRecord]]:
+def records_from(
+    paths: Iterable[str], problems: Problems, codec: Codec = STDLIB
+) -> Iterator[tuple[Item, StopRecord]]:
     """Every stop record under ``paths``; everything else is reported to ``problems``."""
-    for item in items_from(paths, problems):
+    for item in items_from(paths, problems, codec):
         try:
             yield item, parse_event(item.value)
         except InvalidEvent as exc:

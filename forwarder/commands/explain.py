@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         enrich = Enricher(kinds, enrichment_client)
     problems = Problems(err)
     categories: Counter[str] = Counter()
-    for item, parsed in records_from(args.paths, problems):
+    for item, parsed in records_from(args.paths, problems, args.codec):
         record = parsed if enrich is None else enrich(parsed, time.monotonic() + BUDGET_SECONDS)
         categories[record.category] += 1
         if args.json:

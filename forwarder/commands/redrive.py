@@ -112,7 +112,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         def destinations() -> list[Destination]:
             if not built:
-                built.extend(build_destination(n, settings, resolver, stdout=out) for n in names)
+                built.extend(
+                    build_destination(n, settings, resolver, stdout=out, codec=args.codec) for n in names
+                )
             return built
 
         filters = Filters(settings.min_severity, settings.exclude_categories)

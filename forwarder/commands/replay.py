@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,15 +17,18 @@ from forwarder.commands import replay_at_scale
 from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, destinations_for, settings_from_env
 from forwarder.errors import ConfigError, ForwarderError
 from forwarder.model import SEVERITIES, StopRecord
-from forwarder.replay import Checkpoint, Replayer, Selection, Stats
+from forwarder.replay.ledger import Checkpoint
+from forwarder.replay.replayer import Replayer, Stats
+from forwarder.replay.selection import Selection, Window
+from forwarder.replay.sources import list_sources
+from forwarder.replay.workers import StartMethod
 from forwarder.secrets import KeyResolver
-from forwarder.sources import Window, list_sources
 from forwarder.wiring import aws_client, build_destination, key_ref
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Bounds, or a typo runs the machine out of memory: each sender holds a batch (a Datadog body is up
-# to 5 MB); each worker is an interpreter (~40 MB) with CHUNKS_PER_WORKER digests queued for it.
+# to 5 MB); each worker is an interpreter with Tuning.chunks_per_worker digests queued for it.
 MAX_CONCURRENCY = 64
 MAX_WORKERS = 64
 
@@ -35,8 +39,8 @@ CGROUP = Path("/sys/fs/cgroup")
 def usable_cpus(cgroup: Path = CGROUP) -> int:
     """The CPUs this process may use: its affinity set, capped by a cgroup CPU quota (v2
     ``cpu.max``, or v1 ``cpu/cpu.cfs_quota_us``). In a container (an ECS task, a CI job)
-    ``os.cpu_count()`` is the host's: 64 workers on a 2-CPU quota would only cost memory (~45 MB
-    each) and time slices."""
+    ``os.cpu_count()`` is the host's: 64 workers on a 2-CPU quota would only cost memory (an
+    interpreter each) and time slices."""
     try:
         count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
@@ -62,6 +66,13 @@ def _cpu_quota(cgroup: Path) -> int | None:
     if quota_us <= 0 or period_us <= 0:  # v1 writes -1 for no limit
         return None
     return max(1, -(-quota_us // period_us))
+
+
+def start_method(platform: str) -> StartMethod:
+    """How the CLI starts replay's workers: forked on Linux, at the start of the run, before it
+    starts a thread (the CLI runs none of its own); spawned elsewhere (macOS's system libraries
+    are not fork-safe)."""
+    return "fork" if platform.startswith("linux") else "spawn"
 
 
 def when(value: str, now: datetime) -> datetime:
@@ -204,12 +215,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = Progress(err)
     replayer = Replayer(
         names,
-        lambda name: build_destination(name, settings, resolver, stdout=out),
+        lambda name: build_destination(name, settings, resolver, stdout=out, codec=args.codec),
         selection,
         timestamp=args.timestamp,
         only_undelivered=args.only_undelivered,
         concurrency=args.concurrency,
         workers=usable_cpus() if args.workers is None else args.workers,  # read cgroups only here
+        start_method=start_method(sys.platform),
+        codec=args.codec,
         max_rps=args.max_rps,
         timeout=args.timeout,
         checkpoint=Checkpoint(args.checkpoint) if args.checkpoint else None,

@@ -13,15 +13,14 @@ from forwarder.alerts.definitions import parse_duration
 from forwarder.classify import CATEGORIES
 from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems
 from forwarder.commands.replay import when
-from forwarder.digest import Selection
 from forwarder.errors import ConfigError
 from forwarder.model import SEVERITIES
+from forwarder.replay.selection import Selection, Window
 from forwarder.report.document import to_json
 from forwarder.report.loops import DEFAULT_THRESHOLD, LoopRule
 from forwarder.report.read import records
 from forwarder.report.tally import LATEST, Tally
 from forwarder.report.text import TOP, render
-from forwarder.sources import Window
 from forwarder.wiring import aws_client
 
 EXTRA_HINT = "pip install 'ecs-stop-forwarder[report]'"
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           frozenset(args.category), args.min_severity)  # fmt: skip
     problems = Problems(err)
     tally = Tally(rule, until=_ms(window.until), latest=args.latest)
-    for record in records(args.sources, selection, aws_client, problems.report):
+    for record in records(args.sources, selection, aws_client, problems.report, args.codec):
         tally.add(record)
     summary = tally.summary()
     if args.json:

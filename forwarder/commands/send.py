@@ -76,8 +76,8 @@ def dry_run(records: Sequence[StopRecord], names: Sequence[str], settings: Setti
         destination = DatadogDestination("", settings.datadog.url, source=settings.datadog.source,
                                          tags=settings.datadog.tags) if name == "datadog" else \
             NewRelicDestination("", settings.newrelic.url)  # fmt: skip
-        _, batches = destination.requests([destination.build(record) for record in records])
-        for _, body in batches:
+        encode = destination.encoder
+        for _, body in destination.requests([encode(record, None) for record in records]):
             request = {"destination": name, "url": destination.url, "body": json.loads(gzip.decompress(body))}
             out.write(json.dumps(request, ensure_ascii=False) + "\n")
         destination.close()
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = settings_from_env()
     names = () if args.to and args.to.strip().lower() == "none" else destinations_for(args, settings)
     problems = Problems(err)
-    items = items_from(args.paths, problems)
+    items = items_from(args.paths, problems, args.codec)
     if args.dry_run:
         for chunk in chunks(items, CHUNK):
             records = []
@@ -146,7 +146,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def destinations() -> list[Destination]:
         if not built:
-            built.extend(build_destination(n, settings, resolver, stdout=out) for n in names)
+            built.extend(
+                build_destination(n, settings, resolver, stdout=out, codec=args.codec) for n in names
+            )
         return built
 
     enrich = None

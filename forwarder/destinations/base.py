@@ -1,14 +1,14 @@
 """The destination interface, and the HTTP sender both vendors share.
 
-A destination turns records into its own log items (pure, ``build``; ``encoder()`` builds and
-encodes in one picklable step, for replay's workers) and delivers a list of them (``deliver``, or
-``deliver_parts`` for encoded ones), returning one ``Outcome`` per item: delivered,
-failed-retryable (trying later can help: throttling, outage, deadline) or failed-permanent (bad
-key, bad payload).
+A destination does two things: its ``encoder`` turns a record into the log it sends (its wire
+form, bytes: a plain value, so replay's worker processes get it pickled), and ``send`` delivers
+encoded logs, returning one ``Outcome`` per log: delivered, failed-retryable (trying later can
+help: throttling, outage, deadline) or failed-permanent (bad key, bad payload).
 
-``HttpDestination`` encodes every item exactly once, groups the encoded items into requests within
-the vendor's limits, POSTs them gzipped through httpx with the shared retry policy, splits a batch
-answered 413 in halves, and turns the final answer into per-item outcomes.
+``HttpDestination`` groups the encoded logs into requests within the vendor's limits, POSTs them
+gzipped through httpx with the shared retry policy, splits a batch answered 413 in halves (a
+single log answered 413 is shrunk, ``payloads.shrink``), and turns the final answer into per-log
+outcomes.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from forwarder import fastjson
+from forwarder.codec import STDLIB, Codec
 from forwarder.errors import DeliveryError
-from forwarder.model import StopRecord
-from forwarder.payloads import Encoder, Replay, encode, encode_within, fit
+from forwarder.payloads import Encoder, shrink
 from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from forwarder.status import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, Status
 
@@ -55,9 +54,9 @@ def _tls_context_future() -> Future[ssl.SSLContext]:
 
 
 def prepare_tls() -> None:
-    """Start building the TLS context now, beside other work: loading the CA bundle (~20 ms of
-    CPU, in OpenSSL without the GIL) then overlaps a cold start's S3 calls instead of following
-    them. The Lambda runtime calls it as it is built."""
+    """Start building the TLS context now, beside other work: loading the CA bundle (in OpenSSL,
+    without the GIL) then overlaps a cold start's S3 calls instead of following them. The Lambda
+    runtime calls it as it is built."""
     _tls_context_future()
 
 
@@ -107,20 +106,14 @@ def describe_http_error(vendor: str, status: int, body: str, secret: str) -> str
 class Destination(Protocol):
     name: str
 
-    def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
-        """The log item this destination sends for ``record`` (pure)."""
-        ...
-
+    @property
     def encoder(self) -> Encoder:
-        """``build`` and encode in one step, as a plain value (picklable: replay's workers use it)."""
+        """A record (and how it is replayed) -> the log this destination sends, encoded."""
         ...
 
-    def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
-        """Send ``items``; one outcome per item, in order. Never raises for a vendor's answer."""
-        ...
-
-    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
-        """``deliver`` for items already encoded (by ``encoder()``)."""
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        """Send logs made by ``encoder``; one outcome per log, in order. Never raises for a
+        vendor's answer."""
         ...
 
     def close(self) -> None: ...
@@ -130,7 +123,6 @@ class HttpDestination(ABC):
     name: str
     vendor: str  # for messages
     key_header: str
-    max_item_bytes: int | None = None  # a single encoded log over this is cut (visibly) first
 
     def __init__(
         self,
@@ -138,10 +130,12 @@ class HttpDestination(ABC):
         url: str,
         policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        codec: Codec = STDLIB,
     ) -> None:
         self._key = key
         self.url = url
         self.policy = policy or RetryPolicy()
+        self.codec = codec
         self._client = httpx.Client(
             # A plain-http URL (only ever to a loopback host: config.check_url) needs no CA bundle.
             verify=tls_context() if url.startswith("https://") else False,
@@ -150,9 +144,7 @@ class HttpDestination(ABC):
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
         )
 
-    @abstractmethod
-    def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]: ...
-
+    @property
     @abstractmethod
     def encoder(self) -> Encoder: ...
 
@@ -168,18 +160,11 @@ class HttpDestination(ABC):
     def close(self) -> None:
         self._client.close()
 
-    def requests(self, items: Sequence[dict[str, Any]]) -> tuple[list[bytes], list[tuple[list[int], bytes]]]:
-        """(encoded items, [(indices, gzipped body)]) exactly as ``deliver`` would send them."""
-        parts = self._encode(items)
-        return parts, list(self._batches(parts))
+    def requests(self, parts: Sequence[bytes]) -> list[tuple[list[int], bytes]]:
+        """[(indices, gzipped body)]: the requests ``send`` would make for ``parts``."""
+        return list(self._batches(parts))
 
-    def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
-        return self.deliver_parts(self._encode(items), deadline)
-
-    def _encode(self, items: Sequence[dict[str, Any]]) -> list[bytes]:
-        return [encode_within(item, self.max_item_bytes) for item in items]
-
-    def deliver_parts(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(parts)
         for batch, body in self._batches(parts):
             self._send(parts, batch, body, deadline, outcomes, 0)
@@ -204,7 +189,7 @@ class HttpDestination(ABC):
                         parts, half, self._body([parts[i] for i in half]), deadline, outcomes, attempts
                     )
                 return
-            if exc.status == 413 and (smaller := _half(parts[batch[0]])) is not None:
+            if exc.status == 413 and (smaller := shrink(parts[batch[0]], self.codec)) is not None:
                 view: list[Outcome | None] = [None]
                 self._send([smaller], [0], self._body([smaller]), deadline, view, attempts)
                 outcomes[batch[0]] = view[0]
@@ -243,13 +228,6 @@ class HttpDestination(ABC):
             status=status,
             retry_after=retry_after_seconds(response.headers, time.time()),
         )
-
-
-def _half(part: bytes) -> bytes | None:
-    """An encoded item the vendor called too large at half its size (longest strings cut and
-    marked), or None when there is nothing left to cut."""
-    smaller = encode(fit(fastjson.loads(part), len(part) // 2))
-    return smaller if len(smaller) < len(part) else None
 
 
 def deadline_in(seconds: float) -> float:

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from forwarder.destinations.base import HttpDestination
-from forwarder.model import StopRecord
-from forwarder.payloads import (
-    NR_MAX_BODY_BYTES,
-    NewRelicEncoder,
-    Replay,
-    encode,
-    fit,
-    newrelic_batches,
-    newrelic_body,
-    newrelic_log,
-)
+from forwarder.payloads import NR_MAX_BODY_BYTES, NewRelicEncoder, newrelic_batches, newrelic_body, shrink
 
 
 class NewRelicDestination(HttpDestination):
@@ -25,25 +13,23 @@ class NewRelicDestination(HttpDestination):
     vendor = "New Relic"
     key_header = "Api-Key"
 
-    def build(self, record: StopRecord, replay: Replay | None = None) -> dict[str, Any]:
-        return newrelic_log(record, replay=replay)
-
+    @property
     def encoder(self) -> NewRelicEncoder:
-        return NewRelicEncoder()
+        return NewRelicEncoder(self.codec)
 
     def _body(self, parts: Sequence[bytes]) -> bytes:
-        return newrelic_body(parts)
+        return newrelic_body(parts, self.codec)
 
     def _batches(self, parts: Sequence[bytes]) -> Iterator[tuple[list[int], bytes]]:
-        for indices, body in newrelic_batches(parts):
-            if len(body) <= NR_MAX_BODY_BYTES:
-                yield indices, body
-                continue
-            # One incompressible log alone is over the limit: cut its longest strings until it fits.
-            [index] = indices
-            item: dict[str, Any] = json.loads(parts[index])
-            limit, smaller = len(parts[index]), body
-            while len(smaller) > NR_MAX_BODY_BYTES and limit > 1000:
-                limit //= 2
-                smaller = newrelic_body([encode(fit(item, limit))])
-            yield indices, smaller
+        for indices, body in newrelic_batches(parts, self.codec):
+            yield indices, body if len(body) <= NR_MAX_BODY_BYTES else self._shrunk(parts[indices[0]], body)
+
+    def _shrunk(self, part: bytes, body: bytes) -> bytes:
+        """The body of one incompressible log, alone over the limit: the log shrunk until its body
+        fits, or nothing is left to cut (New Relic then answers 413, and it fails)."""
+        while len(body) > NR_MAX_BODY_BYTES:
+            smaller = shrink(part, self.codec)
+            if smaller is None:
+                break
+            part, body = smaller, newrelic_body([smaller], self.codec)
+        return body

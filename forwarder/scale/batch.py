@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, Destination, Outcome
-from forwarder.digest import MARGIN_MS, Plan, Selection, TimestampPolicy, digest
 from forwarder.errors import InputError
 from forwarder.payloads import Encoder
-from forwarder.replay import SeenIds
+from forwarder.replay.dedup import SeenIds
+from forwarder.replay.digest import MARGIN_MS, Plan, TimestampPolicy, digest
+from forwarder.replay.selection import Selection
+from forwarder.replay.sources import SourceObject
 from forwarder.scale.checkpoint import Checkpoint, Finished
-from forwarder.sources import SourceObject
 
 #: Logs per vendor request: one Datadog request (its limit), about one New Relic request.
 REQUEST_LOGS = 1000
@@ -264,13 +265,13 @@ class _Batch:
 
 
 def _encoder(destination: Destination) -> Encoder:
-    """The destination's encoder (issue #21 makes it the ``encoder`` property)."""
-    return destination.encoder()
+    """The destination's encoder."""
+    return destination.encoder
 
 
 def _send(destination: Destination, parts: list[bytes], deadline: float) -> list[Outcome]:
-    """One request's logs, sent with the shared retry policy (issue #21 names it ``send``)."""
-    return destination.deliver_parts(parts, deadline)
+    """One request's logs, sent with the shared retry policy."""
+    return destination.send(parts, deadline)
 
 
 def _fetched(

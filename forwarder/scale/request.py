@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from forwarder.replay.selection import SLACK
 from forwarder.scale.definition import SCHEMA
-from forwarder.sources import SLACK
 
 #: Step Functions' own limit on a Distributed Map's concurrency.
 MAX_CONCURRENCY = 10_000
