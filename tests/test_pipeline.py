@@ -9,7 +9,6 @@ from typing import Any
 
 from forwarder.archive import LocalArchive
 from forwarder.destinations.base import DELIVERED, Outcome
-from forwarder.model import StopRecord
 from forwarder.pipeline import Forwarder
 from tests.fixtures import stopped_events
 
@@ -23,13 +22,14 @@ class Gate:
         self.barrier = barrier
         self.deadlines: list[float] = []
 
-    def build(self, record: StopRecord, replay: Any = None) -> dict[str, Any]:
-        return {"event_id": record.event_id}
+    @property
+    def encoder(self) -> Any:
+        return lambda record, replay: record.event_id.encode()
 
-    def deliver(self, items: Sequence[dict[str, Any]], deadline: float) -> list[Outcome]:
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
         self.deadlines.append(deadline)
         self.barrier.wait()  # both in flight at once, or BrokenBarrierError after its timeout
-        return [Outcome(self.name, DELIVERED, 1) for _ in items]
+        return [Outcome(self.name, DELIVERED, 1) for _ in parts]
 
     def close(self) -> None:
         pass
