@@ -87,6 +87,20 @@ def when(value: str, now: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def window_of(args: argparse.Namespace, now: datetime) -> Window:
+    """``--since``/``--until`` as replay and report read them."""
+    try:
+        window = Window(
+            when(args.since, now) if args.since else None, when(args.until, now) if args.until else None
+        )
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"--since/--until: {exc}") from None
+    if window.since is not None and window.until is not None and window.since > window.until:
+        raise ConfigError(f"--since ({window.since:%Y-%m-%dT%H:%M:%SZ}) is after --until "
+                          f"({window.until:%Y-%m-%dT%H:%M:%SZ}): no event can match")  # fmt: skip
+    return window
+
+
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "replay",
@@ -180,15 +194,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = settings_from_env()
     names = destinations_for(args, settings)
     now = datetime.now(UTC)
-    try:
-        window = Window(
-            when(args.since, now) if args.since else None, when(args.until, now) if args.until else None
-        )
-    except argparse.ArgumentTypeError as exc:
-        raise ConfigError(f"--since/--until: {exc}") from None
-    if window.since is not None and window.until is not None and window.since > window.until:
-        raise ConfigError(f"--since ({window.since:%Y-%m-%dT%H:%M:%SZ}) is after --until "
-                          f"({window.until:%Y-%m-%dT%H:%M:%SZ}): no event can match")  # fmt: skip
+    window = window_of(args, now)
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise ConfigError(f"--concurrency must be 1 to {MAX_CONCURRENCY}")
     if args.workers is not None and not 0 <= args.workers <= MAX_WORKERS:

@@ -12,10 +12,10 @@ from typing import Any, TextIO
 from forwarder.alerts.definitions import parse_duration
 from forwarder.classify import CATEGORIES
 from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems
-from forwarder.commands.replay import when
+from forwarder.commands.replay import window_of
 from forwarder.errors import ConfigError
 from forwarder.model import SEVERITIES
-from forwarder.replay.selection import Selection, Window
+from forwarder.replay.selection import Selection
 from forwarder.report.document import to_json
 from forwarder.report.loops import DEFAULT_THRESHOLD, LoopRule
 from forwarder.report.read import records
@@ -69,20 +69,6 @@ def add_parser(commands: Any) -> None:
 
 def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def window_of(args: argparse.Namespace, now: datetime) -> Window:
-    """``--since``/``--until`` as replay reads them."""
-    try:
-        window = Window(
-            when(args.since, now) if args.since else None, when(args.until, now) if args.until else None
-        )
-    except argparse.ArgumentTypeError as exc:
-        raise ConfigError(f"--since/--until: {exc}") from None
-    if window.since is not None and window.until is not None and window.since > window.until:
-        raise ConfigError(f"--since ({window.since:%Y-%m-%dT%H:%M:%SZ}) is after --until "
-                          f"({window.until:%Y-%m-%dT%H:%M:%SZ}): no event can match")  # fmt: skip
-    return window
 
 
 def _require_html() -> None:
