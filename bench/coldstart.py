@@ -122,7 +122,7 @@ def run() -> list[Row]:
         server.stop()
     first = results[0]
     rows.append(Row("Lambda zip size", f"{first['size_mb']:.2f} MB", "<= 3 MB",
-                    f"make package: forwarder + httpx stack + tenacity, pure Python, {first['pycs']} pyc "
+                    f"make package: forwarder + tenacity (vendors through the runtime's urllib3), pure Python, {first['pycs']} pyc "
                     f"for {first['runtime']} (unchecked-hash); reproducible"))  # fmt: skip
     for result in results:
         forwarder, floor = result["forwarder"], result["floor"]

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from forwarder.archive import ArchiveStore, S3Archive
 from forwarder.config import Settings
-from forwarder.destinations.base import Destination, prepare_tls
+from forwarder.destinations.base import Destination
+from forwarder.destinations.clients import Urllib3Client, prepare_tls
 from forwarder.errors import ConfigError, DeliveryError, ForwarderError
 from forwarder.observe import archive_metrics, event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
@@ -130,7 +131,8 @@ class Runtime:
             if cached is None or cached[0] != fingerprint:
                 if cached is not None:
                     cached[1].close()
-                self._built[name] = (fingerprint, build_destination(name, self.settings, self.resolver))
+                built_now = build_destination(name, self.settings, self.resolver, http=Urllib3Client)
+                self._built[name] = (fingerprint, built_now)
             built.append(self._built[name][1])
         return built
 

@@ -38,8 +38,8 @@ from forwarder.errors import ForwarderError
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
 #: Imported when installed, not needed: orjson, msgspec and isal (compiled accelerators, of JSON,
 #: of this tool's archive documents (the replay worker reads them) and of gzip; the standard
-#: library's json and zlib serve) and httpx's optional command-line extras.
-OPTIONAL = frozenset({"orjson", "msgspec", "isal", "click", "pygments", "rich"})
+#: library's json and zlib serve) and certifi (botocore uses its own CA bundle without it).
+OPTIONAL = frozenset({"orjson", "msgspec", "isal", "certifi"})
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 RUNTIMES = ("python3.12", "python3.13")
 DEFAULT_RUNTIME = "python3.12"

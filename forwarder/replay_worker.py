@@ -38,7 +38,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from forwarder.archive import S3Archive
 from forwarder.classify import CATEGORIES
 from forwarder.config import DESTINATIONS, Settings
-from forwarder.destinations.base import Destination, prepare_tls
+from forwarder.destinations.base import Destination
+from forwarder.destinations.clients import Urllib3Client, prepare_tls
 from forwarder.errors import (
     ArchiveError,
     BatchMisconfigured,
@@ -177,7 +178,8 @@ class Worker:
         if cached is None or cached[0] != fingerprint:
             if cached is not None:
                 cached[1].close()
-            self._built[name] = (fingerprint, build_destination(name, self.settings, self.resolver))
+            built_now = build_destination(name, self.settings, self.resolver, http=Urllib3Client)
+            self._built[name] = (fingerprint, built_now)
         return self._built[name][1]
 
     def handle(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:

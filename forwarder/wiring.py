@@ -6,11 +6,13 @@ forwarder that only sends to New Relic never loads datadog-api-client (cold star
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 from forwarder.codec import STDLIB, Codec
 from forwarder.config import KeyRef, Settings
 from forwarder.destinations.base import Destination
+from forwarder.destinations.clients import HttpClient
 from forwarder.errors import ConfigError
 from forwarder.retry import RetryPolicy
 from forwarder.secrets import KeyResolver
@@ -79,7 +81,10 @@ def build_destination(
     policy: RetryPolicy | None = None,
     stdout: TextIO | None = None,
     codec: Codec = STDLIB,
+    http: Callable[[str], HttpClient] | None = None,
 ) -> Destination:
+    """``http``: the vendor URL -> the client to reach it by (httpx's when not given; the Lambda
+    entry points give ``clients.Urllib3Client``)."""
     if name == "stdout":
         from forwarder.destinations.stdout import StdoutDestination  # noqa: PLC0415
 
@@ -89,9 +94,13 @@ def build_destination(
         from forwarder.destinations.datadog import DatadogDestination  # noqa: PLC0415
 
         dd = settings.datadog
-        return DatadogDestination(key, dd.url, source=dd.source, tags=dd.tags, policy=policy, codec=codec)
+        client = http(dd.url) if http else None
+        return DatadogDestination(
+            key, dd.url, source=dd.source, tags=dd.tags, policy=policy, codec=codec, client=client
+        )
     if name == "newrelic":
         from forwarder.destinations.newrelic import NewRelicDestination  # noqa: PLC0415
 
-        return NewRelicDestination(key, settings.newrelic.url, policy=policy, codec=codec)
+        url = settings.newrelic.url
+        return NewRelicDestination(key, url, policy=policy, codec=codec, client=http(url) if http else None)
     raise ConfigError(f"unknown destination {name!r}")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 
 from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, deadline_in
+from forwarder.destinations.clients import HttpClient, Urllib3Client
 from forwarder.destinations.datadog import DatadogDestination
+from forwarder.destinations.httpx_client import HttpxClient
 from forwarder.destinations.newrelic import NewRelicDestination
 from forwarder.parse import parse_event
 from forwarder.payloads import encode
@@ -21,6 +24,15 @@ from tests.intakes import AcceptThenDrop, DatadogIntake, Drop, NewRelicIntake, R
 DD_KEY = "canary-dd-key-3f9a"
 NR_KEY = "canary-nr-key-7c21"
 FAST = RetryPolicy(initial=0.01, maximum=0.05)
+
+
+Http = Callable[..., HttpClient]
+
+
+@pytest.fixture(params=["urllib3", "httpx"])
+def http(request: pytest.FixtureRequest) -> Http:
+    """Each test runs through both clients: urllib3 (the Lambda's) and httpx (the command line's)."""
+    return Urllib3Client if request.param == "urllib3" else HttpxClient  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -45,10 +57,10 @@ def records(n: int | None = None) -> list:  # type: ignore[type-arg]
     return [parse_event(e) for e in events]
 
 
-def test_every_fixture_reaches_both_vendors_exactly_once(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_every_fixture_reaches_both_vendors_exactly_once(http: Http, dd: DatadogIntake, nr: NewRelicIntake) -> None:
     stops = records()
-    destinations = [DatadogDestination(DD_KEY, dd.url, tags=("env:test",), policy=FAST),
-                    NewRelicDestination(NR_KEY, nr.url, policy=FAST)]  # fmt: skip
+    destinations = [DatadogDestination(DD_KEY, dd.url, tags=("env:test",), policy=FAST, client=http(dd.url)),
+                    NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url))]  # fmt: skip
     outcomes = deliver(stops, destinations, deadline_in(30))
     assert all(o[name].status == DELIVERED for o in outcomes for name in ("datadog", "newrelic"))
     ids = sorted(r.event_id for r in stops)
@@ -59,8 +71,8 @@ def test_every_fixture_reaches_both_vendors_exactly_once(dd: DatadogIntake, nr: 
     assert {r.headers.get("content-encoding") for r in dd.requests + nr.requests} == {"gzip"}
 
 
-def test_1001_logs_make_two_datadog_requests(dd: DatadogIntake) -> None:
-    outcomes = DatadogDestination(DD_KEY, dd.url, policy=FAST).send(
+def test_1001_logs_make_two_datadog_requests(http: Http, dd: DatadogIntake) -> None:
+    outcomes = DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)).send(
         [encode({"message": f"m{i}", "ddsource": "ecs"}) for i in range(1001)], deadline_in(30)
     )
     assert all(o.status == DELIVERED for o in outcomes)
@@ -68,13 +80,13 @@ def test_1001_logs_make_two_datadog_requests(dd: DatadogIntake) -> None:
     assert len(dd.accepted) == 1001
 
 
-def test_413_splits_and_every_log_arrives_once(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_413_splits_and_every_log_arrives_once(http: Http, dd: DatadogIntake, nr: NewRelicIntake) -> None:
     dd.script(Respond(413))
     nr.script(Respond(413))
     stops = records(10)
     destinations = [
-        DatadogDestination(DD_KEY, dd.url, policy=FAST),
-        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+        DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url)),
     ]
     outcomes = deliver(stops, destinations, deadline_in(30))
     assert all(o[name].status == DELIVERED for o in outcomes for name in ("datadog", "newrelic"))
@@ -83,13 +95,13 @@ def test_413_splits_and_every_log_arrives_once(dd: DatadogIntake, nr: NewRelicIn
     assert len(dd.accepted) == len(nr.accepted) == 10
 
 
-def test_throttling_and_outages_are_ridden_out(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_throttling_and_outages_are_ridden_out(http: Http, dd: DatadogIntake, nr: NewRelicIntake) -> None:
     dd.script(Respond(429, {"X-RateLimit-Reset": "0"}), Respond(503), Drop())
     nr.script(Respond(500), Respond(429, {"Retry-After": "0"}), Drop())
     stops = records(3)
     destinations = [
-        DatadogDestination(DD_KEY, dd.url, policy=FAST),
-        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+        DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url)),
     ]
     outcomes = deliver(stops, destinations, deadline_in(30))
     assert [o["datadog"].attempts for o in outcomes] == [4, 4, 4]
@@ -97,12 +109,9 @@ def test_throttling_and_outages_are_ridden_out(dd: DatadogIntake, nr: NewRelicIn
     assert len(dd.accepted) == len(nr.accepted) == 3
 
 
-def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: pytest.MonkeyPatch) -> None:
-    import forwarder.destinations.base as module
-
-    monkeypatch.setattr(module, "READ_TIMEOUT", 0.3)
+def test_slow_vendor_times_out_and_is_retried(http: Http, nr: NewRelicIntake) -> None:
     nr.script(Slow(1.0))
-    newrelic = NewRelicDestination(NR_KEY, nr.url, policy=FAST)
+    newrelic = NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url, read_timeout=0.3))
     [outcome] = newrelic.send([newrelic.encoder(records(1)[0], None)], deadline_in(30))
     assert outcome.status == DELIVERED and outcome.attempts == 2
     # The slow answer is still accepted by the vendor when it finishes: a duplicate, as at-least-once allows.
@@ -112,17 +121,17 @@ def test_slow_vendor_times_out_and_is_retried(nr: NewRelicIntake, monkeypatch: p
     assert len(nr.accepted) == 2
 
 
-def test_accepted_then_dropped_is_a_duplicate_not_a_loss(dd: DatadogIntake) -> None:
+def test_accepted_then_dropped_is_a_duplicate_not_a_loss(http: Http, dd: DatadogIntake) -> None:
     dd.script(AcceptThenDrop())
-    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).send([encode({"message": "once"})], deadline_in(30))
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)).send([encode({"message": "once"})], deadline_in(30))
     assert outcome.status == DELIVERED and outcome.attempts == 2
     assert dd.accepted_count_by(lambda log: log["message"])["once"] == 2
 
 
-def test_wrong_keys_fail_permanently_with_a_clear_error(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_wrong_keys_fail_permanently_with_a_clear_error(http: Http, dd: DatadogIntake, nr: NewRelicIntake) -> None:
     stops = records(2)
-    destinations = [DatadogDestination("canary-wrong-dd", dd.url, policy=FAST),
-                    NewRelicDestination("canary-wrong-nr", nr.url, policy=FAST)]  # fmt: skip
+    destinations = [DatadogDestination("canary-wrong-dd", dd.url, policy=FAST, client=http(dd.url)),
+                    NewRelicDestination("canary-wrong-nr", nr.url, policy=FAST, client=http(nr.url))]  # fmt: skip
     outcomes = deliver(stops, destinations, deadline_in(30))
     for name in ("datadog", "newrelic"):
         outcome = outcomes[0][name]
@@ -132,19 +141,20 @@ def test_wrong_keys_fail_permanently_with_a_clear_error(dd: DatadogIntake, nr: N
     assert dd.accepted == [] and nr.accepted == []
 
 
-def test_outage_until_the_deadline_is_retryable(dd: DatadogIntake) -> None:
+def test_outage_until_the_deadline_is_retryable(http: Http, dd: DatadogIntake) -> None:
     dd.fail_all(503)
-    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST).send([encode({"message": "x"})], deadline_in(1.0))
+    [outcome] = DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)).send([encode({"message": "x"})], deadline_in(1.0))
     assert outcome.status == FAILED_RETRYABLE and outcome.http_status == 503 and outcome.attempts >= 2
 
 
-def test_datadog_key_validation(dd: DatadogIntake) -> None:
-    assert DatadogDestination(DD_KEY, dd.url).validate_key() == (True, "API key valid")
-    valid, said = DatadogDestination("canary-bad", dd.url).validate_key()
+def test_datadog_key_validation(http: Http, dd: DatadogIntake) -> None:
+    assert DatadogDestination(DD_KEY, dd.url, client=http(dd.url)).validate_key() == (True, "API key valid")
+    valid, said = DatadogDestination("canary-bad", dd.url, client=http(dd.url)).validate_key()
     assert not valid and "rejected the API key (HTTP 403)" in said and "canary-bad" not in said
 
 
 def test_keys_never_leak_into_logs_exceptions_or_payloads(
+    http: Http,
     dd: DatadogIntake,
     nr: NewRelicIntake,
     caplog: pytest.LogCaptureFixture,
@@ -154,8 +164,8 @@ def test_keys_never_leak_into_logs_exceptions_or_payloads(
     dd.script(Respond(500, body=f"oops {DD_KEY}".encode()), Respond(403, body=DD_KEY.encode()))
     nr.script(Respond(503, body=NR_KEY.encode()))
     destinations = [
-        DatadogDestination(DD_KEY, dd.url, policy=FAST),
-        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+        DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url)),
     ]
     outcomes = deliver(records(4), destinations, deadline_in(30))
     seen = caplog.text + "".join(capsys.readouterr()) + repr(outcomes)
@@ -169,11 +179,11 @@ def test_keys_never_leak_into_logs_exceptions_or_payloads(
     assert any(r.headers.get("api-key") == NR_KEY for r in nr.requests)
 
 
-def test_a_2mb_reason_is_cut_by_us_not_by_the_vendor(dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_a_2mb_reason_is_cut_by_us_not_by_the_vendor(http: Http, dd: DatadogIntake, nr: NewRelicIntake) -> None:
     event = make_event(reason="CannotPullContainerError: " + "y" * 2_000_000, event_id="huge")
     destinations = [
-        DatadogDestination(DD_KEY, dd.url, policy=FAST),
-        NewRelicDestination(NR_KEY, nr.url, policy=FAST),
+        DatadogDestination(DD_KEY, dd.url, policy=FAST, client=http(dd.url)),
+        NewRelicDestination(NR_KEY, nr.url, policy=FAST, client=http(nr.url)),
     ]
     [outcome] = deliver([parse_event(event)], destinations, deadline_in(30))
     assert outcome["datadog"].status == DELIVERED and outcome["newrelic"].status == DELIVERED
@@ -188,7 +198,7 @@ def test_every_client_shares_one_tls_context_that_verifies(monkeypatch: pytest.M
     certificates and host names."""
     import ssl
 
-    from forwarder.destinations import base
+    from forwarder.destinations import clients
 
     built: list[object] = []
     real = ssl.create_default_context
@@ -198,14 +208,15 @@ def test_every_client_shares_one_tls_context_that_verifies(monkeypatch: pytest.M
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ssl, "create_default_context", counted)
-    base._tls_context_future.cache_clear()
+    clients._tls_context_future.cache_clear()
     destinations = [DatadogDestination(DD_KEY, "https://127.0.0.1:9/a"), NewRelicDestination(NR_KEY, "https://127.0.0.1:9/b"),
-                    DatadogDestination(DD_KEY, "https://127.0.0.1:9/c")]  # fmt: skip
+                    DatadogDestination(DD_KEY, "https://127.0.0.1:9/c", client=Urllib3Client("https://127.0.0.1:9/c")),
+                    NewRelicDestination(NR_KEY, "https://127.0.0.1:9/d", client=Urllib3Client("https://127.0.0.1:9/d"))]  # fmt: skip
     try:
         assert len(built) == 1
-        context = base.tls_context()
+        context = clients.tls_context()
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     finally:
         for destination in destinations:
             destination.close()
-        base._tls_context_future.cache_clear()  # the next test builds its own, unpatched
+        clients._tls_context_future.cache_clear()  # the next test builds its own, unpatched

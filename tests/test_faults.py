@@ -25,7 +25,7 @@ import pytest
 
 from forwarder.archive_layout import event_key
 from forwarder.cli import main
-from forwarder.destinations import base
+from forwarder.destinations import base, clients
 from forwarder.errors import ArchiveError, ConfigError, DeliveryError
 from forwarder.handler import Runtime
 from forwarder.retry import RetryPolicy
@@ -85,7 +85,7 @@ def intakes() -> Iterator[tuple[DatadogIntake, NewRelicIntake]]:
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A small read timeout (so Slow faults time out) and short backoff (so 1000 events take seconds)."""
-    monkeypatch.setattr(base, "READ_TIMEOUT", READ_TIMEOUT)
+    monkeypatch.setattr(clients, "READ_TIMEOUT", READ_TIMEOUT)
     monkeypatch.setattr(base, "RetryPolicy", functools.partial(RetryPolicy, initial=0.005, maximum=0.05))
 
 

@@ -257,14 +257,14 @@ def test_the_tls_context_is_built_beside_the_first_events_archive_write(
     """A cold start loads the CA bundle in a thread of its own as the runtime is built, so it
     overlaps the S3 client's construction and the archive write instead of following them; a
     forwarder whose intakes are all plain http (loopback only) loads none."""
-    from forwarder.destinations import base
+    from forwarder.destinations import clients
 
-    base._tls_context_future.cache_clear()
+    clients._tls_context_future.cache_clear()
     try:
         runtime(bucket, environ(dd, nr), [])  # both intakes on http://127.0.0.1
-        assert base._tls_context_future.cache_info().currsize == 0
+        assert clients._tls_context_future.cache_info().currsize == 0
         runtime(bucket, environ(dd, nr, DD_LOGS_URL="https://127.0.0.1:9/api/v2/logs"), [])
-        assert base._tls_context_future.cache_info().currsize == 1  # started before any event
-        assert base.tls_context() is base.tls_context()
+        assert clients._tls_context_future.cache_info().currsize == 1  # started before any event
+        assert clients.tls_context() is clients.tls_context()
     finally:
-        base._tls_context_future.cache_clear()
+        clients._tls_context_future.cache_clear()

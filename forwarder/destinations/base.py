@@ -6,26 +6,21 @@ encoded logs, returning one ``Outcome`` per log: delivered, failed-retryable (tr
 help: throttling, outage, deadline) or failed-permanent (bad key, bad payload).
 
 ``HttpDestination`` groups the encoded logs into requests within the vendor's limits, POSTs them
-gzipped through httpx with the shared retry policy, splits a batch answered 413 in halves (a
-single log answered 413 is shrunk, ``payloads.shrink``), and turns the final answer into per-log
-outcomes.
+gzipped through an ``HttpClient`` (``clients``) with the shared retry policy, splits a batch
+answered 413 in halves (a single log answered 413 is shrunk, ``payloads.shrink``), and turns the
+final answer into per-log outcomes.
 """
 
 from __future__ import annotations
 
-import ssl
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
-import httpx
-
 from forwarder.codec import STDLIB, Codec
+from forwarder.destinations.clients import HttpClient, Unanswered
 from forwarder.errors import DeliveryError
 from forwarder.payloads import Encoder, shrink
 from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
@@ -33,39 +28,6 @@ from forwarder.status import DELIVERED, FAILED_PERMANENT, FAILED_RETRYABLE, Stat
 
 # The statuses are re-exported: destinations report them.
 __all__ = ["DELIVERED", "FAILED_PERMANENT", "FAILED_RETRYABLE", "Destination", "HttpDestination", "Outcome"]
-
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 15.0
-
-
-@cache
-def _tls_context_future() -> Future[ssl.SSLContext]:
-    """The shared TLS context, being built (once) in a thread of its own."""
-    future: Future[ssl.SSLContext] = Future()
-
-    def build() -> None:
-        try:
-            future.set_result(httpx.create_ssl_context())
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the context
-            future.set_exception(exc)
-
-    threading.Thread(target=build, name="tls-context", daemon=True).start()
-    return future
-
-
-def prepare_tls() -> None:
-    """Start building the TLS context now, beside other work: loading the CA bundle (in OpenSSL,
-    without the GIL) then overlaps a cold start's S3 calls instead of following them. The Lambda
-    runtime calls it as it is built."""
-    _tls_context_future()
-
-
-def tls_context() -> ssl.SSLContext:
-    """The TLS settings every client in the process uses: httpx's defaults (certifi's CA bundle,
-    or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), built once. Building them loads the CA bundle, which
-    httpx would do again for every client: replay has one per sender thread and destination, a
-    Lambda cold start one per vendor. Never changed once built."""
-    return _tls_context_future().result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +91,21 @@ class HttpDestination(ABC):
         key: str,
         url: str,
         policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
         codec: Codec = STDLIB,
+        client: HttpClient | None = None,
     ) -> None:
+        """``client``: how requests go out; httpx's when not given (the command line's; the Lambda
+        entry points give ``clients.Urllib3Client``)."""
         self._key = key
         self.url = url
         self.policy = policy or RetryPolicy()
         self.codec = codec
-        self._client = httpx.Client(
-            # A plain-http URL (only ever to a loopback host: config.check_url) needs no CA bundle.
-            verify=tls_context() if url.startswith("https://") else False,
-            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            transport=transport,
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-        )
+        if client is None:
+            from forwarder.destinations.httpx_client import HttpxClient  # noqa: PLC0415 - not on the Lambda
+
+            client = HttpxClient(url)
+        self._client = client
+        self._headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", self.key_header: key}
 
     @property
     @abstractmethod
@@ -210,23 +173,18 @@ class HttpDestination(ABC):
 
     def _post(self, body: bytes, timeout: float) -> int:
         """One request; the HTTP status on success, ``DeliveryError`` otherwise."""
-        limits = httpx.Timeout(min(READ_TIMEOUT, timeout), connect=min(CONNECT_TIMEOUT, timeout))
         try:
-            response = self._client.post(
-                self.url, content=body, headers={self.key_header: self._key}, timeout=limits
-            )
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"{self.vendor} timed out: {type(exc).__name__}", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(f"{self.vendor} unreachable: {type(exc).__name__}", retryable=True) from None
-        if response.is_success:
-            return response.status_code
-        status = response.status_code
+            answer = self._client.request("POST", self.url, body, self._headers, timeout)
+        except Unanswered as exc:
+            what = "timed out" if exc.timed_out else "unreachable"
+            raise DeliveryError(f"{self.vendor} {what}: {exc.cause}", retryable=True) from None
+        if answer.ok:
+            return answer.status
         raise DeliveryError(
-            describe_http_error(self.vendor, status, response.text, self._key),
-            retryable=is_retryable_status(status),
-            status=status,
-            retry_after=retry_after_seconds(response.headers, time.time()),
+            describe_http_error(self.vendor, answer.status, answer.text, self._key),
+            retryable=is_retryable_status(answer.status),
+            status=answer.status,
+            retry_after=retry_after_seconds(answer.headers, time.time()),
         )
 
 

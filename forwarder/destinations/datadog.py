@@ -1,4 +1,4 @@
-"""Datadog Logs: the HTTP intake v2 (``POST /api/v2/logs``), gzip, ``DD-API-KEY``, through httpx.
+"""Datadog Logs: the HTTP intake v2 (``POST /api/v2/logs``), gzip, ``DD-API-KEY``.
 
 Not through datadog-api-client: its model layer and serialisation cost many times the CPU of
 encoding a log here (replay is CPU-bound), it compresses at a level we cannot choose, and it adds
@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
-import httpx
-
 from forwarder.codec import STDLIB, Codec
-from forwarder.destinations.base import CONNECT_TIMEOUT, HttpDestination, describe_http_error
+from forwarder.destinations.base import HttpDestination, describe_http_error
+from forwarder.destinations.clients import HttpClient, Unanswered
 from forwarder.payloads import DatadogEncoder, datadog_batches, datadog_body
 from forwarder.retry import RetryPolicy
 
@@ -45,12 +44,12 @@ class DatadogDestination(HttpDestination):
         source: str = "ecs",
         tags: Sequence[str] = (),
         policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
         codec: Codec = STDLIB,
+        client: HttpClient | None = None,
     ) -> None:
         if urlsplit(url).path.rstrip("/") in ("", "/"):
             url = url.rstrip("/") + LOGS_PATH
-        super().__init__(api_key, url, policy, transport, codec)
+        super().__init__(api_key, url, policy, codec, client)
         self.source = source
         self.tags = tuple(tags)
 
@@ -69,13 +68,10 @@ class DatadogDestination(HttpDestination):
     def validate_key(self, timeout: float = 10.0) -> tuple[bool, str]:
         """Datadog's key check (``GET /api/v1/validate``): (valid, what happened)."""
         try:
-            response = self._client.get(
-                validate_url(self.url),
-                headers={"DD-API-KEY": self._key},
-                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
-            )
-        except httpx.HTTPError as exc:
-            return False, f"Datadog unreachable: {type(exc).__name__}"
-        if response.is_success:
+            headers = {"DD-API-KEY": self._key}
+            answer = self._client.request("GET", validate_url(self.url), None, headers, timeout)
+        except Unanswered as exc:
+            return False, f"Datadog unreachable: {exc.cause}"
+        if answer.ok:
             return True, "API key valid"
-        return False, describe_http_error("Datadog", response.status_code, "", self._key)
+        return False, describe_http_error("Datadog", answer.status, "", self._key)

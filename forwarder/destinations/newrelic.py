@@ -1,4 +1,4 @@
-"""New Relic Log API through httpx: detailed format, gzip body, ``Api-Key`` header."""
+"""New Relic Log API: detailed format, gzip body, ``Api-Key`` header."""
 
 from __future__ import annotations
 
