@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import TextIO, TypeVar
+from typing import Generic, TextIO, TypeVar
 
 from forwarder.codec import STDLIB, Codec
 from forwarder.config import Settings, parse_destinations
@@ -17,6 +18,35 @@ from forwarder.parse import parse_event
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
+
+
+S = TypeVar("S")
+
+
+class Progress(Generic[S]):
+    """One self-rewriting line on a terminal, at most five times a second; silent otherwise.
+    ``line`` says what the run's counters (``S``) amount to so far."""
+
+    def __init__(
+        self, stream: TextIO, line: Callable[[S], str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stream = stream
+        self.line = line
+        self.clock = clock
+        self.enabled = stream.isatty()
+        self._last = -1.0
+
+    def __call__(self, stats: S) -> None:
+        now = self.clock()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        self.stream.write(f"\r{self.line(stats)} ")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
 
 
 def chunks(values: Iterable[T], size: int) -> Iterator[list[T]]:

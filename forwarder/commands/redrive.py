@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any, TextIO
 
 from forwarder.archive import NoArchive, open_archive
-from forwarder.commands.common import EXIT_FAILED, EXIT_OK, destinations_for, settings_from_env
+from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Progress, destinations_for, settings_from_env
 from forwarder.commands.send import archive_location
 from forwarder.destinations.base import Destination
 from forwarder.errors import ConfigError, InvalidEvent
@@ -42,26 +41,9 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-class Progress:
-    """One self-rewriting line on a terminal; silent otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self._last = 0.0
-
-    def __call__(self, stats: RedriveStats) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self._last < 0.2:
-            return
-        self._last = now
-        self.stream.write(f"\r{stats.messages} messages · {stats.events} events · {stats.deleted} deleted · "
-                          f"{sum(stats.failed.values())} failed · {stats.rejected} rejected ")  # fmt: skip
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
+def progress_line(stats: RedriveStats) -> str:
+    return (f"{stats.messages} messages · {stats.events} events · {stats.deleted} deleted · "
+            f"{sum(stats.failed.values())} failed · {stats.rejected} rejected")  # fmt: skip
 
 
 def summary(stats: RedriveStats, names: tuple[str, ...], dry_run: bool, err: TextIO) -> None:
@@ -119,7 +101,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         filters = Filters(settings.min_severity, settings.exclude_categories)
         forwarder = Forwarder(archive, names, destinations, filters)
-    progress = Progress(err)
+    progress = Progress(err, progress_line)
     redriver = Redriver(queue, forwarder, names, timeout=args.timeout, maximum=args.max, progress=progress,
                         dry_run=show if args.dry_run else None)  # fmt: skip
     try:

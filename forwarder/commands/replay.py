@@ -7,14 +7,20 @@ import json
 import os
 import re
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from forwarder.classify import CATEGORIES
 from forwarder.commands import replay_at_scale
-from forwarder.commands.common import EXIT_FAILED, EXIT_OK, Problems, destinations_for, settings_from_env
+from forwarder.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Problems,
+    Progress,
+    destinations_for,
+    settings_from_env,
+)
 from forwarder.errors import ConfigError, ForwarderError
 from forwarder.model import SEVERITIES, StopRecord
 from forwarder.replay.ledger import Checkpoint
@@ -146,29 +152,10 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-class Progress:
-    """One self-rewriting line on a terminal; silent otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self._last = 0.0
-
-    def __call__(self, stats: Stats) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self._last < 0.2:
-            return
-        self._last = now
-        rate = sum(stats.sent.values()) / max(stats.elapsed, 1e-6)
-        failed = sum(stats.failed.values())
-        self.stream.write(
-            f"\r{stats.objects} objects · {stats.read} events · {rate:,.0f} sent/s · {failed} failed "
-        )
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
+def progress_line(stats: Stats) -> str:
+    rate = sum(stats.sent.values()) / max(stats.elapsed, 1e-6)
+    failed = sum(stats.failed.values())
+    return f"{stats.objects} objects · {stats.read} events · {rate:,.0f} sent/s · {failed} failed"
 
 
 def summary(stats: Stats, names: tuple[str, ...], dry_run: bool, err: TextIO) -> None:
@@ -218,7 +205,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"would send {record.event_id} {record.time} {record.category} "
                   f"{record.cluster}/{record.group_name} -> {','.join(wanted)}\n")  # fmt: skip
 
-    progress = Progress(err)
+    progress = Progress(err, progress_line)
     replayer = Replayer(
         names,
         lambda name: build_destination(name, settings, resolver, stdout=out, codec=args.codec),
