@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
 
 from forwarder import handler
+from forwarder.archive import S3Archive
+from forwarder.config import Settings
 from forwarder.errors import ArchiveError, ConfigError, DeliveryError
 from forwarder.handler import Runtime
+from forwarder.secrets import KeyResolver
 from tests.aws import MotoServer
 from tests.fixtures import ROOT, stopped_events
 from tests.intakes import DatadogIntake, NewRelicIntake, Respond
@@ -268,3 +272,62 @@ def test_the_tls_context_is_built_beside_the_first_events_archive_write(
         assert clients.tls_context() is clients.tls_context()
     finally:
         clients._tls_context_future.cache_clear()
+
+
+class Recording:
+    """Stands in front of a runtime's forwarder: keeps the deadline each event was given."""
+
+    def __init__(self, forwarder: Any) -> None:
+        self.forwarder = forwarder
+        self.given: list[float] = []  # seconds from the call to its deadline
+
+    def forward(self, events: Any, deadline: float, label: str | None = None) -> Any:
+        self.given.append(deadline - time.monotonic())
+        return self.forwarder.forward(events, deadline, label)
+
+
+@pytest.mark.parametrize(("remaining", "expected"), [(30.0, 27.0), (3.2, 0.5), (None, 57.0)])
+def test_each_event_may_spend_its_remaining_time_less_the_safety_margin(
+    bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake, remaining: float | None, expected: float
+) -> None:
+    """Retries stop 3 s before Lambda would kill the invocation (so the outcome is archived), at
+    least half a second for the vendors; without a context (a local call) 60 s are assumed."""
+    rt = runtime(bucket, environ(dd, nr), [])
+    recording = Recording(rt.forwarder)
+    rt.forwarder = recording  # type: ignore[assignment]
+    rt.handle(stopped_events()[0], Context(remaining) if remaining is not None else None)
+    [given] = recording.given
+    assert expected - 0.5 < given <= expected
+
+
+def test_vendor_clients_are_built_once_and_again_when_a_key_rotates(bucket: MotoServer, dd: DatadogIntake) -> None:
+    """Each event reuses the container's vendor clients (their connections); a key read again
+    after its cache time and found rotated gets a new client, and the old one is closed."""
+    secrets = bucket.client("secretsmanager")
+    arn = secrets.create_secret(Name="dd-rotating", SecretString="dd-key-1")["ARN"]
+    dd.valid_keys.add("dd-key-1")
+    env = {"FORWARDER_DESTINATIONS": "datadog", "DD_API_KEY_SECRET_ARN": arn, "DD_LOGS_URL": dd.url,
+           "ARCHIVE_BUCKET": BUCKET}  # fmt: skip
+    now = [0.0]
+    settings = Settings.from_env(env)
+    rt = Runtime(settings, S3Archive(bucket.client("s3"), BUCKET, settings.archive_prefix, None),
+                 KeyResolver(bucket.client, ttl_seconds=300, clock=lambda: now[0]), emit=[].append)  # fmt: skip
+    events = stopped_events()[:3]
+    rt.handle(events[0], Context())
+    [first] = rt.destinations()
+    rt.handle(events[1], Context())
+    assert rt.destinations() == [first]  # the same client, not one per event
+    secrets.put_secret_value(SecretId=arn, SecretString="dd-key-2")
+    dd.valid_keys.add("dd-key-2")
+    now[0] = 301.0
+    closed: list[str] = []
+    first.close = lambda: closed.append("closed")  # type: ignore[method-assign]
+    assert rt.handle(events[2], Context())["deliveries"] == {"datadog": "delivered"}
+    [second] = rt.destinations()
+    assert second is not first and closed == ["closed"]
+    assert [r.headers.get("dd-api-key") for r in dd.requests] == ["dd-key-1", "dd-key-1", "dd-key-2"]
+
+
+def test_a_local_call_without_a_context_is_handled(bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    answer = runtime(bucket, environ(dd, nr), []).handle(stopped_events()[0], None)
+    assert answer["deliveries"] == {"datadog": "delivered", "newrelic": "delivered"}
