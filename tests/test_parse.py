@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from forwarder.errors import InvalidEvent, NotStopped, NotTaskEvent
 from forwarder.parse import parse_event
 from tests.events import container, make_event
+from tests.examples import examples
 
 
 def test_fields_are_derived_from_the_event() -> None:
@@ -123,7 +124,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(json_values)
 def test_any_json_yields_a_record_or_invalid_event(value: object) -> None:
     try:
@@ -136,7 +137,7 @@ _FIELDS = ["stoppedReason", "stopCode", "containers", "startedAt", "stoppedAt", 
            "group", "taskArn", "taskDefinitionArn", "clusterArn", "lastStatus"]  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.sampled_from(_FIELDS), json_values)
 def test_any_field_replaced_by_any_json_yields_a_record_or_invalid_event(field: str, value: object) -> None:
     event = make_event(stop_code="EssentialContainerExited", containers=[container("app", 1, "boom")])

@@ -42,6 +42,7 @@ from forwarder.payloads import (
 )
 from forwarder.redact import REDACTED, looks_secret, redact
 from tests.events import make_event
+from tests.examples import examples
 from tests.fixtures import ROOT
 
 FAST = FastCodec()
@@ -49,10 +50,10 @@ FAST = FastCodec()
 FIXTURES: list[Any] = [json.loads(p.read_text()) for p in sorted(ROOT.glob("*/*.json"))]
 STOPPED: list[Any] = [json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))]
 PROPERTY = settings(
-    deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    deadline=None, max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 QUICK = settings(
-    deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    deadline=None, max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 # --- strategies -------------------------------------------------------------------------------------
@@ -421,7 +422,7 @@ def check_datadog(record: StopRecord, log: dict[str, Any]) -> None:
         assert TRUNCATION_MARKER in data.decode()
 
 
-@settings(PROPERTY, max_examples=120)
+@settings(PROPERTY, max_examples=examples(120))
 @given(records())
 def test_vendor_logs(record: StopRecord) -> None:
     check_newrelic(newrelic_log(record))
@@ -436,7 +437,7 @@ def check_codecs(record: StopRecord) -> None:
             assert make(codec=FAST)(record, replay) == make(codec=STDLIB)(record, replay)  # type: ignore[operator]
 
 
-@settings(PROPERTY, max_examples=120)
+@settings(PROPERTY, max_examples=examples(120))
 @given(records())
 def test_both_codecs_write_the_same_logs(record: StopRecord) -> None:
     check_codecs(record)

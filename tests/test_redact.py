@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from forwarder.redact import REDACTED, looks_secret, redact
 from tests.events import make_event
+from tests.examples import examples
 
 
 def test_override_environment_values_and_secret_keys_are_redacted() -> None:
@@ -68,7 +69,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_json)
 def test_redact_is_total_and_idempotent(value: object) -> None:
     once = redact(value)
