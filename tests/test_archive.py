@@ -211,11 +211,19 @@ def test_a_handler_whose_archive_stays_throttled_raises_with_the_count(
             def get_remaining_time_in_millis(self) -> int:
                 return 3_500  # 0.5 s of deadline, then the 2.5 s kept to record outcomes
 
-        with pytest.raises(ArchiveError, match="SlowDown"):
-            runtime.handle(stopped_events()[0], Short())
+        counts = []
+        for event in stopped_events()[:2]:  # each invocation counts its own retries
+            before_ms, injected = int(time.time() * 1000), s3_faults.injected["SlowDown"]
+            with pytest.raises(ArchiveError, match="SlowDown"):
+                runtime.handle(event, Short())
+            counts.append((before_ms, int(time.time() * 1000), s3_faults.injected["SlowDown"] - injected - 1))
         assert dd.requests == []
-    [emf] = [json.loads(line) for line in lines if "ArchiveRetries" in line]
-    assert emf["ArchiveRetries"] == s3_faults.injected["SlowDown"] - 1 > 0
+    errors = [json.loads(line) for line in lines if '"ERROR"' in line]
+    assert len(errors) == 2 and all(e["level"] == "ERROR" and e["message"].startswith("ArchiveError: ") for e in errors)
+    emfs = [json.loads(line) for line in lines if "ArchiveRetries" in line]
+    assert [emf["ArchiveRetries"] for emf in emfs] == [count for _, _, count in counts]
+    assert all(count > 0 for _, _, count in counts)
+    assert all(start <= emf["_aws"]["Timestamp"] <= end for emf, (start, end, _) in zip(emfs, counts, strict=True))
 
 
 def test_an_archive_call_after_the_deadline_names_the_object(aws: MotoServer) -> None:

@@ -270,6 +270,9 @@ def test_the_tls_context_is_built_beside_the_first_events_archive_write(
         runtime(bucket, environ(dd, nr, DD_LOGS_URL="https://127.0.0.1:9/api/v2/logs"), [])
         assert clients._tls_context_future.cache_info().currsize == 1  # started before any event
         assert clients.tls_context() is clients.tls_context()
+        clients._tls_context_future.cache_clear()
+        runtime(bucket, environ(dd, nr, NEW_RELIC_LOGS_URL="https://127.0.0.1:9/log/v1"), [])
+        assert clients._tls_context_future.cache_info().currsize == 1  # either vendor's https URL
     finally:
         clients._tls_context_future.cache_clear()
 
@@ -280,9 +283,11 @@ class Recording:
     def __init__(self, forwarder: Any) -> None:
         self.forwarder = forwarder
         self.given: list[float] = []  # seconds from the call to its deadline
+        self.labels: list[str | None] = []
 
     def forward(self, events: Any, deadline: float, label: str | None = None) -> Any:
         self.given.append(deadline - time.monotonic())
+        self.labels.append(label)
         return self.forwarder.forward(events, deadline, label)
 
 
@@ -300,7 +305,9 @@ def test_each_event_may_spend_its_remaining_time_less_the_safety_margin(
     assert expected - 0.5 < given <= expected
 
 
-def test_vendor_clients_are_built_once_and_again_when_a_key_rotates(bucket: MotoServer, dd: DatadogIntake) -> None:
+def test_vendor_clients_are_built_once_and_again_when_a_key_rotates(
+    bucket: MotoServer, dd: DatadogIntake
+) -> None:
     """Each event reuses the container's vendor clients (their connections); a key read again
     after its cache time and found rotated gets a new client, and the old one is closed."""
     secrets = bucket.client("secretsmanager")
@@ -328,6 +335,29 @@ def test_vendor_clients_are_built_once_and_again_when_a_key_rotates(bucket: Moto
     assert [r.headers.get("dd-api-key") for r in dd.requests] == ["dd-key-1", "dd-key-1", "dd-key-2"]
 
 
-def test_a_local_call_without_a_context_is_handled(bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake) -> None:
+def test_a_local_call_without_a_context_is_handled(
+    bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake
+) -> None:
     answer = runtime(bucket, environ(dd, nr), []).handle(stopped_events()[0], None)
     assert answer["deliveries"] == {"datadog": "delivered", "newrelic": "delivered"}
+
+
+def test_claims_are_labelled_with_the_lambda_request_id(
+    bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake
+) -> None:
+    """A claim names the invocation holding it (``aws_request_id``), so a stuck claim in the
+    archive leads to that invocation's logs; a context without a usable id labels nothing."""
+
+    class Identified(Context):
+        def __init__(self, request_id: object) -> None:
+            super().__init__()
+            self.aws_request_id = request_id
+
+    rt = runtime(bucket, environ(dd, nr), [])
+    recording = Recording(rt.forwarder)
+    rt.forwarder = recording  # type: ignore[assignment]
+    events = stopped_events()[:3]
+    rt.handle(events[0], Identified("4c1b7a2e-request"))
+    rt.handle(events[1], Identified(12345))
+    rt.handle(events[2], Context())
+    assert recording.labels == ["4c1b7a2e-request", None, None]
