@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from forwarder.archive import LocalArchive
-from forwarder.destinations.base import DELIVERED, Outcome
-from forwarder.pipeline import Forwarder
+from forwarder.destinations.base import DELIVERED, FAILED_RETRYABLE, Outcome
+from forwarder.errors import ConfigError
+from forwarder.pipeline import CLEANUP_SECONDS, Forwarder
 from tests.fixtures import stopped_events
 
 
@@ -46,3 +50,70 @@ def test_destinations_are_in_flight_at_once_each_with_the_whole_deadline(tmp_pat
     }
     assert [gate.deadlines for gate in gates] == [[deadline], [deadline]]
     assert not barrier.broken
+
+
+class Delivering:
+    """A destination that delivers everything at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[bytes] = []
+
+    @property
+    def encoder(self) -> Any:
+        return lambda record, replay: record.event_id.encode()
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        self.sent.extend(parts)
+        return [Outcome(self.name, DELIVERED, 1) for _ in parts]
+
+    def close(self) -> None:
+        pass
+
+
+class KeyUnreadable(Delivering):
+    """A destination whose key turns out unreadable as it sends (a rotated secret it may not read)."""
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        raise ConfigError("NEW_RELIC_LICENSE_KEY_SECRET_ARN=…: cannot read the key (AccessDenied)")
+
+
+class Limits(LocalArchive):
+    """The local archive, keeping the time limit each write was given."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.limits: list[float] = []
+
+    def create(self, key: str, data: bytes, deadline: float) -> str | None:
+        self.limits.append(deadline)
+        return super().create(key, data, deadline)
+
+    def replace(self, key: str, data: bytes, tag: str, deadline: float) -> str | None:
+        self.limits.append(deadline)
+        return super().replace(key, data, tag, deadline)
+
+
+def test_after_an_error_what_was_sent_is_recorded_and_the_rest_released(tmp_path: Path) -> None:
+    """A destination failing with the project's own error (a key unreadable) stops the call, but
+    the other destination's delivery is recorded (a retry must not send it again) and the failed
+    one's claim is released as "not sent" (a retry need not wait for it to expire), briefly: the
+    clean-up has CLEANUP_SECONDS, whatever the deadline."""
+    archive = Limits(tmp_path)
+    clock = 500.0
+    datadog, newrelic = Delivering("datadog"), KeyUnreadable("newrelic")
+    forwarder = Forwarder(archive, ("datadog", "newrelic"), lambda: [datadog, newrelic], monotonic=lambda: clock)
+    event = stopped_events()[0]
+    with pytest.raises(ConfigError, match="cannot read the key"):
+        forwarder.forward([event], deadline=clock + 60)
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    deliveries = document["deliveries"]
+    assert deliveries["datadog"]["status"] == DELIVERED and deliveries["datadog"]["attempts"] == 1
+    assert deliveries["newrelic"] == {"status": FAILED_RETRYABLE, "attempts": 0, "http_status": None,
+                                      "error": "not sent: ConfigError: NEW_RELIC_LICENSE_KEY_SECRET_ARN=…: "
+                                               "cannot read the key (AccessDenied)"}  # fmt: skip
+    assert archive.limits[-1] == clock + CLEANUP_SECONDS  # the clean-up's write, however far the deadline
+    # The retry sends only what was not sent.
+    retried = Delivering("newrelic")
+    Forwarder(LocalArchive(tmp_path), ("datadog", "newrelic"), lambda: [datadog, retried]).forward([event], 1e9)
+    assert len(datadog.sent) == 1 and len(retried.sent) == 1
