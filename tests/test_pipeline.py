@@ -117,3 +117,23 @@ def test_after_an_error_what_was_sent_is_recorded_and_the_rest_released(tmp_path
     retried = Delivering("newrelic")
     Forwarder(LocalArchive(tmp_path), ("datadog", "newrelic"), lambda: [datadog, retried]).forward([event], 1e9)
     assert len(datadog.sent) == 1 and len(retried.sent) == 1
+
+
+def test_claims_are_released_when_no_destination_could_be_built(tmp_path: Path) -> None:
+    """The error comes before anything is sent (no key readable at all): every claim of the call
+    is released as "not sent"; an event already delivered in the same call is left as it was."""
+    delivered, new = stopped_events()[:2]
+    ok = [Delivering("datadog"), Delivering("newrelic")]
+    Forwarder(LocalArchive(tmp_path), ("datadog", "newrelic"), lambda: ok).forward([delivered], 1e9)
+
+    def unreadable() -> list[Any]:
+        raise ConfigError("DD_API_KEY_SSM_PARAMETER=…: cannot read the key (ParameterNotFound)")
+
+    with pytest.raises(ConfigError):
+        Forwarder(LocalArchive(tmp_path), ("datadog", "newrelic"), unreadable).forward([delivered, new], 1e9)
+    documents = {d["event_id"]: d for d in (json.loads(p.read_text()) for p in tmp_path.rglob("*.json"))}
+    assert {n: o["status"] for n, o in documents[delivered["id"]]["deliveries"].items()} == {
+        "datadog": DELIVERED, "newrelic": DELIVERED
+    }
+    for outcome in documents[new["id"]]["deliveries"].values():
+        assert outcome["status"] == FAILED_RETRYABLE and outcome["error"].startswith("not sent: ConfigError: ")
