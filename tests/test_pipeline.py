@@ -12,7 +12,7 @@ import pytest
 
 from forwarder.archive import LocalArchive
 from forwarder.destinations.base import DELIVERED, FAILED_RETRYABLE, Outcome
-from forwarder.errors import ConfigError
+from forwarder.errors import ArchiveError, ConfigError
 from forwarder.pipeline import CLEANUP_SECONDS, Forwarder
 from tests.fixtures import stopped_events
 
@@ -137,3 +137,30 @@ def test_claims_are_released_when_no_destination_could_be_built(tmp_path: Path) 
     }
     for outcome in documents[new["id"]]["deliveries"].values():
         assert outcome["status"] == FAILED_RETRYABLE and outcome["error"].startswith("not sent: ConfigError: ")
+
+
+class FailsOnce(LocalArchive):
+    """The local archive, whose first conditional replace fails as an unreachable store would."""
+
+    failed = False
+
+    def replace(self, key: str, data: bytes, tag: str, deadline: float) -> str | None:
+        if not self.failed:
+            self.failed = True
+            raise ArchiveError(f"{key}: injected: the store did not answer", retryable=True)
+        return super().replace(key, data, tag, deadline)
+
+
+def test_outcomes_whose_write_failed_are_written_again_in_the_clean_up(tmp_path: Path) -> None:
+    """Both vendors took the event, then writing their outcomes failed: the call raises (Lambda
+    retries it), but the clean-up writes them once more, so the retry finds them delivered and
+    sends nothing."""
+    destinations = [Delivering("datadog"), Delivering("newrelic")]
+    forwarder = Forwarder(FailsOnce(tmp_path), ("datadog", "newrelic"), lambda: destinations)
+    event = stopped_events()[0]
+    with pytest.raises(ArchiveError, match="injected"):
+        forwarder.forward([event], 1e9)
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    assert {n: o["status"] for n, o in document["deliveries"].items()} == {"datadog": DELIVERED, "newrelic": DELIVERED}
+    forwarder.forward([event], 1e9)
+    assert [len(d.sent) for d in destinations] == [1, 1]
