@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forwarder.errors import InvalidEvent, NotStopped, NotTaskEvent
-from forwarder.parse import parse_event
+from forwarder.model import Enrichment, Findings
+from forwarder.parse import parse_event, with_findings
 from tests.events import container, make_event
 from tests.examples import examples
 
@@ -242,3 +243,23 @@ def test_with_findings_reclassifies_and_carries_what_enrichment_read() -> None:
     assert found.enrichment == enrichment and found.log_tail == lines
     assert with_findings(record, Findings(container="app"), enrichment).log_tail is None  # none read
     assert (found.event_id, found.task_arn, found.containers) == (record.event_id, record.task_arn, record.containers)
+
+
+def test_findings_reclassify_every_derived_field() -> None:
+    """What enrichment read decides the category, and with it every field derived from the
+    verdict: severity, hint, culprit, exit code and the one-line message (not the event's)."""
+    event = make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                       containers=[container("log-router", 1), container("app", 137)])  # fmt: skip
+    record = parse_event(event)
+    assert (record.category, record.culprit_container, record.exit_code) == ("app-crashed", "log-router", 1)
+    enriched = with_findings(record, Findings(container="app", log_lines=("java.lang.OutOfMemoryError: Java heap space",)),
+                             Enrichment("ok", "skipped: no image read"))  # fmt: skip
+    assert (enriched.category, enriched.severity) == ("out-of-memory", "error")
+    assert (enriched.culprit_container, enriched.exit_code) == ("app", 137)
+    assert "out-of-memory in container app (exit 137)" in enriched.message
+    assert enriched.hint != record.hint and enriched.log_tail == ("java.lang.OutOfMemoryError: Java heap space",)
+    quiet = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                                   containers=[container("app", 0)]))  # fmt: skip
+    assert quiet.severity == "info"
+    assert with_findings(quiet, Findings(container="app", log_lines=("exec /app: exec format error",)),
+                         Enrichment("ok", "ok")).severity == "error"  # fmt: skip
