@@ -138,8 +138,9 @@ def test_retryable_failure_raises_and_the_retry_sends_only_what_failed(
     nr.fail_all(503)
     lines: list[str] = []
     rt = runtime(bucket, environ(dd, nr), lines)
-    with pytest.raises(DeliveryError, match="not yet delivered to newrelic"):
+    with pytest.raises(DeliveryError, match="not yet delivered to newrelic; archived at ecs-task-stop-log/") as raised:
         rt.handle(event, Context(seconds=4.5))  # 1.5 s left after the safety margin
+    assert raised.value.retryable is True
     [document] = archived(bucket).values()
     assert document["deliveries"]["datadog"]["status"] == "delivered"
     assert document["deliveries"]["newrelic"]["status"] == "failed-retryable"
@@ -361,3 +362,10 @@ def test_claims_are_labelled_with_the_lambda_request_id(
     rt.handle(events[1], Identified(12345))
     rt.handle(events[2], Context())
     assert recording.labels == ["4c1b7a2e-request", None, None]
+
+
+def test_both_vendors_failing_are_named_in_the_error(bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    dd.fail_all(503)
+    nr.fail_all(503)
+    with pytest.raises(DeliveryError, match=r"not yet delivered to datadog, newrelic; archived at .*Lambda will retry"):
+        runtime(bucket, environ(dd, nr), []).handle(stopped_events()[0], Context(seconds=3.6))
