@@ -159,6 +159,24 @@ def test_only_undelivered_resends_a_retryable_failure_too(vendors: Any, tmp_path
     assert sorted(log["event_id"] for log in nr.accepted) == sorted(e["id"] for e in events)
 
 
+def test_only_undelivered_sends_to_a_destination_the_archive_never_had(vendors: Any, tmp_path: Path) -> None:
+    """Archived when only Datadog was configured: replayed to both with --only-undelivered, New
+    Relic (no delivery recorded at all) gets every event and Datadog none."""
+    dd, nr = vendors
+    archive = tmp_path / "arch"
+    events = stopped_events()[:3]
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(json.dumps(e) for e in events))
+    code, _, err = run("send", "--to", "datadog", "--archive", str(archive), str(source))
+    assert code == 0, err
+    assert all(set(json.loads(p.read_text())["deliveries"]) == {"datadog"} for p in archive.rglob("*.json"))
+    dd.reset()
+    code, _, err = run("replay", "--to", "datadog,newrelic", "--only-undelivered", str(archive))
+    assert code == 0, err
+    assert dd.accepted == []
+    assert sorted(log["event_id"] for log in nr.accepted) == sorted(e["id"] for e in events)
+
+
 def test_only_undelivered_sends_what_a_claim_left_in_flight(vendors: Any, tmp_path: Path) -> None:
     """A claim is not a delivery: what a container killed between claiming and recording left
     ``in-flight`` is sent by ``--only-undelivered``; what it records as delivered is not."""
