@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import boto3
@@ -31,12 +32,13 @@ _RUNNING_ON = re.compile(rb"Running on http://127\.0\.0\.1:(\d+)")
 
 
 def start_moto(port: int = 0, log: IO[bytes] | None = None) -> tuple[subprocess.Popen[bytes], int]:
-    """``python -m moto.server`` on ``port``; 0 lets the server bind a free port itself (no
-    bind-close-reuse race with other processes) and this reads which from its start-up line.
+    """moto's server (``tests.moto_atomic``: S3's conditional writes made atomic) on ``port``;
+    0 lets the server bind a free port itself (no bind-close-reuse race with other processes) and
+    this reads which from its start-up line.
     Its output is drained (to ``log`` when given) for as long as it runs, so it never blocks."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tests.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent,
     )  # fmt: skip
     assert process.stderr is not None
     found: list[int] = []

@@ -179,9 +179,9 @@ def test_a_lambda_retry_raced_by_eight_containers_sends_what_failed_once(
     newrelic: Counter[str] = Counter()  # the intake forgets on reset: what it accepted, round by round
     with ThreadPoolExecutor(CONTAINERS) as pool:
         for event in events:
-            nr.fail_all(503)
-            with pytest.raises(DeliveryError, match="newrelic"):
-                runtimes[0][0].handle(copy.deepcopy(event), Context(3.6))
+            nr.fail_all(503, {"Retry-After": "3600"})  # failed at once, however much time is left
+            with pytest.raises(DeliveryError, match="not yet delivered to newrelic;"):
+                runtimes[0][0].handle(copy.deepcopy(event), Context(30))
             assert statuses(document(bucket, event)) == {"datadog": "delivered", "newrelic": "failed-retryable"}
             nr.reset()
             invocations = at_once(runtimes, event, pool)
