@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -14,14 +15,14 @@ import pytest
 from botocore.stub import Stubber
 
 from forwarder import archive as archive_module
-from forwarder.archive import ArchiveStore, LocalArchive, S3Archive, Stored
+from forwarder.archive import ArchiveStore, LocalArchive, NoArchive, S3Archive, Stored, open_archive
 from forwarder.errors import ArchiveError
 from forwarder.handler import Runtime
 from forwarder.retry import RetryPolicy
 from tests.aws import MotoServer
 from tests.fixtures import stopped_events
 from tests.intakes import DatadogIntake, NewRelicIntake
-from tests.s3_faults import DENIED, SLOW_DOWN, FaultProxy, s3_puts
+from tests.s3_faults import DENIED, SLOW_DOWN, FaultProxy, S3Error, s3_puts
 
 BUCKET = "archive-tests"
 FAST = RetryPolicy(initial=0.01, maximum=0.05)
@@ -247,3 +248,67 @@ def test_a_first_write_that_fails_while_reads_work_sends_nothing_and_raises(s3_f
             runtime.handle(stopped_events()[0], Context())
         assert dd.requests == [] and nr.requests == []
         assert s3_faults.injected["AccessDenied"] >= 1
+
+
+def test_locations_open_the_archive_they_name(tmp_path: Path) -> None:
+    calls: list[tuple[str, dict[str, object]]] = []
+
+    def factory(service: str, **options: object) -> object:
+        calls.append((service, options))
+        return object()
+
+    default = "ecs-task-stop-log/"
+    s3 = open_archive("s3://bkt", default, factory, "alias/archive")
+    assert isinstance(s3, S3Archive) and (s3.bucket, s3.prefix, s3.kms_key_id) == ("bkt", default, "alias/archive")
+    assert calls == [("s3", {"retries": False})]  # the archive retries within the deadline itself
+    assert open_archive("s3://bkt/team/stops", default, factory).prefix == "team/stops/"
+    assert open_archive("s3://bkt/team/stops/", default, factory).prefix == "team/stops/"
+    with pytest.raises(ArchiveError, match=r"no bucket in 's3:///stops'"):
+        open_archive("s3:///stops", default, factory)
+    assert isinstance(open_archive("none", default, factory), NoArchive)
+    local = open_archive(str(tmp_path), default, factory)
+    assert isinstance(local, LocalArchive) and local.prefix == default
+
+
+def test_a_kms_key_encrypts_every_write(aws: MotoServer) -> None:
+    """With ``ARCHIVE_KMS_KEY_ID`` each document is written SSE-KMS under that key (first write
+    and conditional rewrites alike), else SSE-S3."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    key_id = aws.client("kms").create_key()["KeyMetadata"]["Arn"]
+    encrypted = S3Archive(aws.client("s3"), BUCKET, "p/", key_id)
+    tag = encrypted.create("p/a.json", b"{}", time.monotonic() + 10)
+    assert tag is not None
+    first = s3.head_object(Bucket=BUCKET, Key="p/a.json")
+    assert (first["ServerSideEncryption"], first["SSEKMSKeyId"]) == ("aws:kms", key_id)
+    encrypted.replace("p/a.json", b'{"v": 2}', tag, time.monotonic() + 10)
+    second = s3.head_object(Bucket=BUCKET, Key="p/a.json")
+    assert (second["ServerSideEncryption"], second["SSEKMSKeyId"]) == ("aws:kms", key_id)
+    S3Archive(aws.client("s3"), BUCKET, "p/").create("p/b.json", b"{}", time.monotonic() + 10)
+    plain = s3.head_object(Bucket=BUCKET, Key="p/b.json")
+    assert plain["ServerSideEncryption"] == "AES256" and "SSEKMSKeyId" not in plain
+
+
+def test_a_server_error_s3_does_not_name_is_retried(s3_faults: FaultProxy) -> None:
+    """Any 5xx is worth another try, whatever its code; a 4xx that is not throttling is not."""
+    s3_faults.upstream.client("s3").create_bucket(Bucket=BUCKET)
+    store = S3Archive(s3_faults.client("s3", retries=False), BUCKET, "p/", policy=RetryPolicy(initial=0.01, maximum=0.05))
+    s3_faults.fail(s3_puts(BUCKET), S3Error(502, "BadGateway", "upstream hiccup"), times=2)
+    assert store.create("p/a.json", b"{}", time.monotonic() + 10) is not None
+    assert store.retried == 2
+    s3_faults.fail(s3_puts(BUCKET), S3Error(400, "InvalidRequest", "no"), times=1)
+    with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/b.json: cannot write \(InvalidRequest\)") as raised:
+        store.create("p/b.json", b"{}", time.monotonic() + 10)
+    assert not raised.value.retryable and raised.value.status == 400 and store.retried == 2
+
+
+def test_local_archive_errors_say_which_file_and_why(tmp_path: Path) -> None:
+    store = LocalArchive(tmp_path)
+    (tmp_path / "a.json").mkdir()  # a directory where the document should be
+    with pytest.raises(ArchiveError, match=re.escape(f"{tmp_path}/a.json: cannot read (Is a directory)")):
+        store.read("a.json", time.monotonic() + 10)
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(ArchiveError, match=re.escape(f"{tmp_path}/plain/b.json: cannot write (")):
+        store.create("plain/b.json", b"{}", time.monotonic() + 10)
+    with pytest.raises(ArchiveError, match=r"archive key escapes the archive directory: '../c.json'"):
+        store.create("../c.json", b"{}", time.monotonic() + 10)
