@@ -23,7 +23,8 @@ from forwarder.errors import DeliveryError, TransientError
 
 T = TypeVar("T")
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Timeouts and throttling; every server error (5xx) is retryable too.
+RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER = 120.0  # seconds: a longer ask is capped (the deadline still applies)
 
 

@@ -13,7 +13,7 @@ from forwarder.destinations.base import DELIVERED, FAILED_PERMANENT, FAILED_RETR
 from forwarder.destinations.newrelic import NewRelicDestination
 from forwarder.errors import DeliveryError
 from forwarder.parse import parse_event
-from forwarder.retry import RetryPolicy, retry_after_seconds
+from forwarder.retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from tests.events import make_event
 
 URL = "https://log-api.newrelic.com/log/v1"
@@ -215,3 +215,15 @@ def test_a_log_whose_body_alone_is_over_the_limit_is_shrunk_until_it_fits() -> N
     assert outcome.status == DELIVERED and len(body) <= NR_MAX_BODY_BYTES
     [log] = json.loads(gzip.decompress(body))[0]["logs"]
     assert log["attributes"]["event_id"] == "big" and TRUNCATION_MARKER in json.dumps(log, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(408, True), (429, True), (499, False), (500, True),
+                                                    (501, True), (505, True), (599, True), (404, False)])  # fmt: skip
+def test_which_statuses_are_worth_another_try(status: int, retryable: bool) -> None:
+    """Timeouts, throttling and every server error; no other client error."""
+    assert is_retryable_status(status) is retryable
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_rate_limit_reset() -> None:
+    assert retry_after_seconds({"Retry-After": "soon", "X-RateLimit-Reset": "7"}, 0.0) == 7.0
+    assert retry_after_seconds({"Retry-After": "Mon, 99 Foo", "X-RateLimit-Reset": "2.5"}, 0.0) == 2.5
