@@ -229,8 +229,11 @@ def test_lambda_handler_builds_its_runtime_from_the_environment_once(
         events = stopped_events()[:2]
         assert handler.lambda_handler(events[0], Context())["deliveries"]["datadog"] == "delivered"
         first = handler.runtime()
-        handler.lambda_handler(events[1], Context())
+        recording = Recording(first.forwarder)
+        first.forwarder = recording  # type: ignore[assignment]
+        handler.lambda_handler(events[1], Context(10.0))
         assert handler.runtime() is first
+        assert 6.5 < recording.given[0] <= 7.0  # the invocation's own remaining time reached the runtime
     finally:
         handler.runtime.cache_clear()
     out = capsys.readouterr().out
@@ -369,3 +372,10 @@ def test_both_vendors_failing_are_named_in_the_error(bucket: MotoServer, dd: Dat
     nr.fail_all(503)
     with pytest.raises(DeliveryError, match=r"not yet delivered to datadog, newrelic; archived at .*Lambda will retry"):
         runtime(bucket, environ(dd, nr), []).handle(stopped_events()[0], Context(seconds=3.6))
+
+
+def test_log_lines_carry_text_utf8_cannot_as_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A lone surrogate from bad input reaches a log line as its escape, never as a crash."""
+    handler._print('{"message": "bad \ud800 input"}')
+    handler._print("second")
+    assert capsys.readouterr().out == '{"message": "bad \\ud800 input"}\nsecond\n'
