@@ -379,3 +379,15 @@ def test_log_lines_carry_text_utf8_cannot_as_escapes(capsys: pytest.CaptureFixtu
     handler._print('{"message": "bad \ud800 input"}')
     handler._print("second")
     assert capsys.readouterr().out == '{"message": "bad \\ud800 input"}\nsecond\n'
+
+
+def test_without_a_vendor_the_stop_goes_to_the_function_log(bucket: MotoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """No vendor key configured: the stop record is printed (CloudWatch Logs keeps it) and archived."""
+    event = stopped_events()[0]
+    answer = Runtime.from_env({"ARCHIVE_BUCKET": BUCKET}, client_factory=bucket.client, emit=[].append).handle(
+        event, Context()
+    )
+    assert answer["deliveries"] == {"stdout": "delivered"}
+    [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["event_id"] == event["id"] and line["category"]
+    assert len(archived(bucket)) == 1
