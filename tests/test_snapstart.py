@@ -60,6 +60,9 @@ def test_snapshot_holds_the_runtime_and_a_restore_reads_keys_again(
         dd.valid_keys = {"dd-key-2"}
         hooks["after"][0]()  # a copy restored
         assert built._built == {} and built.forwarder.archive.client is not archive_client
+        # like the first, without botocore's retries: the archive retries within the deadline itself
+        assert built.forwarder.archive.client.meta.config.retries == archive_client.meta.config.retries
+        assert archive_client.meta.config.retries["total_max_attempts"] == 1
         answer = snapstart.lambda_handler(events[1], Context())
         assert answer["deliveries"] == {"datadog": "delivered"}  # the key was read again
         assert json.dumps(dd.accepted).count('"event_id"') == 2
