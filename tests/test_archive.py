@@ -312,3 +312,21 @@ def test_local_archive_errors_say_which_file_and_why(tmp_path: Path) -> None:
         store.create("plain/b.json", b"{}", time.monotonic() + 10)
     with pytest.raises(ArchiveError, match=r"archive key escapes the archive directory: '../c.json'"):
         store.create("../c.json", b"{}", time.monotonic() + 10)
+
+
+def test_the_lambda_archives_under_its_kms_key(aws: MotoServer) -> None:
+    """``ARCHIVE_KMS_KEY_ID`` reaches the handler's archive: the event's document is SSE-KMS."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    key_id = aws.client("kms").create_key()["KeyMetadata"]["Arn"]
+    env = {"ARCHIVE_BUCKET": BUCKET, "ARCHIVE_KMS_KEY_ID": key_id, "FORWARDER_DESTINATIONS": "stdout"}
+    runtime = Runtime.from_env(env, client_factory=aws.client, emit=lambda line: None)
+    answer = runtime.handle(stopped_events()[0], Context())
+    head = s3.head_object(Bucket=BUCKET, Key=answer["archive_key"])
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key_id)
+
+
+def test_an_unreadable_document_says_which_and_why(aws: MotoServer) -> None:
+    store = S3Archive(aws.client("s3"), "no-such-bucket", "p/", policy=RetryPolicy(initial=0.01, maximum=0.05))
+    with pytest.raises(ArchiveError, match=r"^s3://no-such-bucket/p/a.json: cannot read \(NoSuchBucket\)$"):
+        store.read("p/a.json", time.monotonic() + 10)
