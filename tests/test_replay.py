@@ -16,7 +16,7 @@ import pytest
 
 from forwarder.cli import main
 from forwarder.parse import parse_event
-from forwarder.payloads import record_timestamp_ms
+from forwarder.payloads import Replay, record_timestamp_ms
 from forwarder.replay.digest import HOUR_MS, MARGIN_MS, replay_mark
 from forwarder.replay.ledger import Checkpoint
 from forwarder.replay.replayer import Replayer
@@ -491,9 +491,15 @@ def test_timestamp_policy_at_the_window_edges() -> None:
         assert replay_mark(record, destination, "auto", inside).timestamp_ms == original
         mark = replay_mark(record, destination, "auto", outside)
         assert mark.timestamp_ms == outside and mark.original_timestamp_ms == original
-        assert replay_mark(record, destination, "original", outside).timestamp_ms == original
-        assert replay_mark(record, destination, "now", original).timestamp_ms == original
-        assert replay_mark(record, destination, "now", original + 5).timestamp_ms == original + 5
+        # every policy keeps the original time beside the one sent
+        assert replay_mark(record, destination, "original", outside) == Replay(original, original)
+        assert replay_mark(record, destination, "auto", inside) == Replay(original, original)
+        assert replay_mark(record, destination, "now", original) == Replay(original, original)
+        assert replay_mark(record, destination, "now", original + 5) == Replay(original + 5, original)
+    # a stop stamped ahead of now (a skewed clock): Datadog takes logs at most 2 h ahead
+    edge = original - (2 * HOUR_MS - MARGIN_MS)  # exactly at the edge: still the original time
+    assert replay_mark(record, "datadog", "auto", edge) == Replay(original, original)
+    assert replay_mark(record, "datadog", "auto", edge - 1) == Replay(edge - 1, original)
     # Datadog also refuses logs more than 2 h in the future.
     assert (
         replay_mark(record, "datadog", "auto", original - 2 * HOUR_MS + MARGIN_MS - 1).timestamp_ms
