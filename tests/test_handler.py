@@ -16,6 +16,7 @@ from forwarder.errors import ArchiveError, ConfigError, DeliveryError
 from forwarder.handler import Runtime
 from forwarder.secrets import KeyResolver
 from tests.aws import MotoServer
+from tests.events import make_event
 from tests.fixtures import ROOT, stopped_events
 from tests.intakes import DatadogIntake, NewRelicIntake, Respond
 
@@ -295,7 +296,7 @@ class Recording:
         return self.forwarder.forward(events, deadline, label)
 
 
-@pytest.mark.parametrize(("remaining", "expected"), [(30.0, 27.0), (3.2, 0.5), (None, 57.0)])
+@pytest.mark.parametrize(("remaining", "expected"), [(30.0, 27.0), (900.0, 897.0), (3.2, 0.5), (None, 57.0)])
 def test_each_event_may_spend_its_remaining_time_less_the_safety_margin(
     bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake, remaining: float | None, expected: float
 ) -> None:
@@ -391,3 +392,21 @@ def test_without_a_vendor_the_stop_goes_to_the_function_log(bucket: MotoServer, 
     [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert line["event_id"] == event["id"] and line["category"]
     assert len(archived(bucket)) == 1
+
+
+def test_each_invocation_logs_how_long_it_took_and_when(bucket: MotoServer, dd: DatadogIntake, nr: NewRelicIntake) -> None:
+    """The INFO line and the EMF documents carry the invocation's latency in ms (at most its wall
+    time) and the moment they were written; text stays readable, not \\u-escaped."""
+    event = make_event(event_id="latency-1", group="service:café-web")
+    lines: list[str] = []
+    before_ms = int(time.time() * 1000)
+    started = time.monotonic()
+    runtime(bucket, environ(dd, nr), lines).handle(event, Context())
+    wall_ms, after_ms = (time.monotonic() - started) * 1000, int(time.time() * 1000)
+    [info] = [line for line in lines if '"level": "INFO"' in line]
+    assert "café" in info
+    assert 0 < json.loads(info)["latency_ms"] <= wall_ms
+    documents = [json.loads(line) for line in lines if '"_aws"' in line]
+    assert documents and all(before_ms <= d["_aws"]["Timestamp"] <= after_ms for d in documents)
+    [latency] = [d["DeliveryLatency"] for d in documents if "DeliveryLatency" in d]
+    assert 0 < latency <= wall_ms
