@@ -139,7 +139,8 @@ def test_retryable_failure_raises_and_the_retry_sends_only_what_failed(
     nr.fail_all(503, {"Retry-After": "3600"})  # still failing at the deadline, however loaded the machine
     lines: list[str] = []
     rt = runtime(bucket, environ(dd, nr), lines)
-    with pytest.raises(DeliveryError, match="not yet delivered to newrelic; archived at ecs-task-stop-log/") as raised:
+    expected = f"^event {event['id']} not yet delivered to newrelic; archived at ecs-task-stop-log/"
+    with pytest.raises(DeliveryError, match=expected) as raised:
         rt.handle(event, Context())
     assert raised.value.retryable is True
     [document] = archived(bucket).values()
