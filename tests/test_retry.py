@@ -227,3 +227,25 @@ def test_which_statuses_are_worth_another_try(status: int, retryable: bool) -> N
 def test_an_unreadable_retry_after_falls_back_to_the_rate_limit_reset() -> None:
     assert retry_after_seconds({"Retry-After": "soon", "X-RateLimit-Reset": "7"}, 0.0) == 7.0
     assert retry_after_seconds({"Retry-After": "Mon, 99 Foo", "X-RateLimit-Reset": "2.5"}, 0.0) == 2.5
+
+
+def test_backoff_starts_at_initial_and_never_exceeds_maximum() -> None:
+    """Exponential backoff with full jitter: the first wait is at most twice ``initial``, none more
+    than ``maximum`` (sleeps recorded, not slept)."""
+    waits: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    policy = RetryPolicy(initial=0.001, maximum=0.5, max_attempts=40, clock=lambda: now[0], sleep=sleep)
+
+    def failing(timeout: float) -> None:
+        raise DeliveryError("503", retryable=True)
+
+    with pytest.raises(DeliveryError):
+        policy.run(failing, deadline=1e9)
+    assert len(waits) == 39
+    assert max(waits[:3]) <= 0.008  # 0.002, 0.004, 0.008 at most
+    assert max(waits) <= 0.5 and max(waits) > 0.1  # grows to the cap, not beyond
