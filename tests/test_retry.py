@@ -249,3 +249,23 @@ def test_backoff_starts_at_initial_and_never_exceeds_maximum() -> None:
     assert len(waits) == 39
     assert max(waits[:3]) <= 0.008  # 0.002, 0.004, 0.008 at most
     assert max(waits) <= 0.5 and max(waits) > 0.1  # grows to the cap, not beyond
+
+
+def test_at_the_deadline_exactly_nothing_is_sent_and_the_failure_stays_retryable() -> None:
+    """A deadline already reached sends nothing (not a request with no time to answer) and says so,
+    retryable; a Retry-After that ends exactly at the deadline stops the retries with the vendor's
+    own answer."""
+    now = 100.0
+    calls: list[float] = []
+
+    def attempt(timeout: float) -> None:
+        calls.append(timeout)
+        raise DeliveryError("Datadog is throttling requests (HTTP 429)", retryable=True, retry_after=5.0)
+
+    policy = RetryPolicy(initial=0.01, maximum=0.05, clock=lambda: now, sleep=lambda seconds: None)
+    with pytest.raises(DeliveryError, match=r"^deadline reached before the request could be sent$") as late:
+        policy.run(attempt, deadline=now)
+    assert calls == [] and late.value.retryable is True and late.value.attempts == 0
+    with pytest.raises(DeliveryError, match="throttling") as throttled:
+        policy.run(attempt, deadline=now + 5.0)
+    assert calls == [5.0] and throttled.value.attempts == 1 and throttled.value.retryable is True
