@@ -263,3 +263,11 @@ def test_findings_reclassify_every_derived_field() -> None:
     assert quiet.severity == "info"
     assert with_findings(quiet, Findings(container="app", log_lines=("exec /app: exec format error",)),
                          Enrichment("ok", "ok")).severity == "error"  # fmt: skip
+
+
+def test_an_envelope_field_is_named_without_a_leading_dot() -> None:
+    event = make_event()
+    event["id"] = 42
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(event)
+    assert raised.value.path == "id" and str(raised.value) == "id: expected a string, got number"
