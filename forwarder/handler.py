@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -33,7 +32,7 @@ from forwarder.errors import ConfigError, DeliveryError, ForwarderError
 from forwarder.observe import archive_metrics, event_log, metrics
 from forwarder.pipeline import Filters, Forwarder
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import ClientFactory, aws_client, build_destination, enrichment_client, key_ref
+from forwarder.wiring import ClientFactory, VendorClients, aws_client, enrichment_client, print_line
 
 #: Retries stop this long before the Lambda times out, so the outcome can still be archived.
 SAFETY_MARGIN_SECONDS = 3.0
@@ -67,8 +66,8 @@ class Runtime:
         self.archive = archive
         self._client_factory = client_factory
         self.resolver = resolver
-        self.emit = emit or _print
-        self._built: dict[str, tuple[str, Destination]] = {}
+        self.emit = emit or print_line
+        self.vendors = VendorClients(settings, resolver, http=Urllib3Client)
         enrich = None
         if settings.enrich:  # FORWARDER_ENRICH: its clients are built when an event needs them
             from forwarder.enrich import Enricher  # noqa: PLC0415 - only a forwarder that enriches
@@ -114,27 +113,14 @@ class Runtime:
         between copies may come from the snapshot. Vendor clients (their connections) are
         dropped and rebuilt on the next event, keys are read again, the archive gets a new S3
         client, and the random generator behind retry jitter is reseeded."""
-        for _, destination in self._built.values():
-            destination.close()
-        self._built.clear()
+        self.vendors.close()
         self.resolver.forget()
         if self._client_factory is not None and isinstance(self.archive, S3Archive):
             self.archive.client = self._client_factory("s3", retries=False)
         random.seed()
 
     def destinations(self) -> Sequence[Destination]:
-        built = []
-        for name in self.settings.destinations:
-            # The resolved key tells whether it rotated (a missing key raises ConfigError here).
-            fingerprint = "" if name == "stdout" else self.resolver.resolve(key_ref(self.settings, name))
-            cached = self._built.get(name)
-            if cached is None or cached[0] != fingerprint:
-                if cached is not None:
-                    cached[1].close()
-                built_now = build_destination(name, self.settings, self.resolver, http=Urllib3Client)
-                self._built[name] = (fingerprint, built_now)
-            built.append(self._built[name][1])
-        return built
+        return [self.vendors.get(name) for name in self.settings.destinations]
 
     def handle(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:
         started = time.monotonic()
@@ -167,12 +153,6 @@ class Runtime:
             "rejected": result.rejected.kind if result.rejected else None,
             "deliveries": {name: outcome.get("status") for name, outcome in result.deliveries.items()},
         }
-
-
-def _print(line: str) -> None:
-    # backslashreplace: text UTF-8 cannot carry (a lone surrogate from bad input) stays a JSON escape.
-    sys.stdout.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
-    sys.stdout.flush()
 
 
 @functools.cache

@@ -26,7 +26,6 @@ import functools
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from forwarder.archive import S3Archive
 from forwarder.classify import CATEGORIES
 from forwarder.config import DESTINATIONS, Settings
-from forwarder.destinations.base import Destination
 from forwarder.destinations.clients import Urllib3Client, prepare_tls
 from forwarder.errors import (
     ArchiveError,
@@ -57,7 +55,7 @@ from forwarder.replay.sources import SourceObject
 from forwarder.scale.batch import BatchPlan, BatchResult, replay_batch
 from forwarder.scale.checkpoint import Checkpoint, batch_id
 from forwarder.secrets import KeyResolver
-from forwarder.wiring import ClientFactory, aws_client, build_destination, key_ref
+from forwarder.wiring import ClientFactory, VendorClients, aws_client, print_line
 
 RESULT_SCHEMA = "ecs-stop-forwarder/replay-batch/v1"
 #: The worker stops this long before the Lambda's timeout: the checkpoint is written and the
@@ -163,8 +161,8 @@ class Worker:
         self.s3 = client_factory("s3")  # object reads: botocore's few quick retries
         self.store_client = client_factory("s3", retries=False)  # the checkpoint: the deadline-aware policy
         self.results_kms_key_id = results_kms_key_id
-        self.emit = emit or _print
-        self._built: dict[str, tuple[str, Destination]] = {}
+        self.emit = emit or print_line
+        self.vendors = VendorClients(settings, self.resolver, http=Urllib3Client)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], client_factory: ClientFactory = aws_client) -> Worker:
@@ -172,23 +170,13 @@ class Worker:
         prepare_tls()  # beside the first calls to S3
         return cls(settings, client_factory, environ.get(RESULTS_KMS_VARIABLE) or None)
 
-    def destination(self, name: str) -> Destination:
-        fingerprint = "" if name == "stdout" else self.resolver.resolve(key_ref(self.settings, name))
-        cached = self._built.get(name)
-        if cached is None or cached[0] != fingerprint:
-            if cached is not None:
-                cached[1].close()
-            built_now = build_destination(name, self.settings, self.resolver, http=Urllib3Client)
-            self._built[name] = (fingerprint, built_now)
-        return self._built[name][1]
-
     def handle(self, event: Any, context: LambdaContext | None) -> dict[str, Any]:
         started = time.monotonic()
         remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
         deadline = started + max(remaining - SAFETY_MARGIN_SECONDS, 1.0)
         try:
             batch = BatchInput.from_event(event)
-            destinations = {name: self.destination(name) for name in batch.plan.destinations}
+            destinations = {name: self.vendors.get(name) for name in batch.plan.destinations}
         except ConfigError as exc:
             raise BatchMisconfigured(str(exc)) from None
         store = S3Archive(self.store_client, batch.results_bucket, "", self.results_kms_key_id)
@@ -259,11 +247,6 @@ def _moment(given: Mapping[str, Any], name: str) -> datetime | None:
 
 def _size(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _print(line: str) -> None:
-    sys.stdout.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
-    sys.stdout.flush()
 
 
 @functools.cache

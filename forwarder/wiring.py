@@ -6,6 +6,7 @@ forwarder that only sends to New Relic never loads datadog-api-client (cold star
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
@@ -104,3 +105,41 @@ def build_destination(
         url = settings.newrelic.url
         return NewRelicDestination(key, url, policy=policy, codec=codec, client=http(url) if http else None)
     raise ConfigError(f"unknown destination {name!r}")
+
+
+class VendorClients:
+    """The destinations a long-lived process (a Lambda container) reuses from one event to the
+    next: each built on first use, and built again, the old one closed, when its resolved key
+    changes (rotation, after the resolver's cache time)."""
+
+    def __init__(
+        self, settings: Settings, resolver: KeyResolver, http: Callable[[str], HttpClient] | None = None
+    ) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.http = http
+        self.built: dict[str, tuple[str, Destination]] = {}  # name -> (its key when built, it)
+
+    def get(self, name: str) -> Destination:
+        # The resolved key tells whether it rotated (a missing key raises ConfigError here).
+        fingerprint = "" if name == "stdout" else self.resolver.resolve(key_ref(self.settings, name))
+        cached = self.built.get(name)
+        if cached is None or cached[0] != fingerprint:
+            if cached is not None:
+                cached[1].close()
+            cached = (fingerprint, build_destination(name, self.settings, self.resolver, http=self.http))
+            self.built[name] = cached
+        return cached[1]
+
+    def close(self) -> None:
+        """Close and forget every one (a SnapStart restore: connections must not be shared)."""
+        for _, destination in self.built.values():
+            destination.close()
+        self.built.clear()
+
+
+def print_line(line: str) -> None:
+    """One log line on stdout (CloudWatch Logs, in Lambda). ``backslashreplace``: text UTF-8
+    cannot carry (a lone surrogate from bad input) stays an escape instead of raising."""
+    sys.stdout.buffer.write(line.encode("utf-8", "backslashreplace") + b"\n")
+    sys.stdout.flush()

@@ -15,6 +15,7 @@ from forwarder.config import Settings
 from forwarder.errors import ArchiveError, ConfigError, DeliveryError
 from forwarder.handler import Runtime
 from forwarder.secrets import KeyResolver
+from forwarder.wiring import print_line
 from tests.aws import MotoServer
 from tests.events import make_event
 from tests.fixtures import ROOT, stopped_events
@@ -378,8 +379,8 @@ def test_both_vendors_failing_are_named_in_the_error(bucket: MotoServer, dd: Dat
 
 def test_log_lines_carry_text_utf8_cannot_as_escapes(capsys: pytest.CaptureFixture[str]) -> None:
     """A lone surrogate from bad input reaches a log line as its escape, never as a crash."""
-    handler._print('{"message": "bad \ud800 input"}')
-    handler._print("second")
+    print_line('{"message": "bad \ud800 input"}')
+    print_line("second")
     assert capsys.readouterr().out == '{"message": "bad \\ud800 input"}\nsecond\n'
 
 

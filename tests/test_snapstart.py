@@ -51,7 +51,7 @@ def test_snapshot_holds_the_runtime_and_a_restore_reads_keys_again(
         hooks["before"][0]()  # the runtime's init, into the snapshot
         assert handler.runtime.cache_info().currsize == 1
         built: Any = handler.runtime()
-        assert built._built == {}  # no key read, no vendor client: nothing secret in the snapshot
+        assert built.vendors.built == {}  # no key read, no vendor client: nothing secret in the snapshot
         events = stopped_events()
         assert snapstart.lambda_handler(events[0], Context())["deliveries"] == {"datadog": "delivered"}
         archive_client = built.forwarder.archive.client
@@ -59,7 +59,7 @@ def test_snapshot_holds_the_runtime_and_a_restore_reads_keys_again(
         secrets.put_secret_value(SecretId=arn, SecretString="dd-key-2")  # rotated while snapshotted
         dd.valid_keys = {"dd-key-2"}
         hooks["after"][0]()  # a copy restored
-        assert built._built == {} and built.forwarder.archive.client is not archive_client
+        assert built.vendors.built == {} and built.forwarder.archive.client is not archive_client
         # like the first, without botocore's retries: the archive retries within the deadline itself
         assert built.forwarder.archive.client.meta.config.retries == archive_client.meta.config.retries
         assert archive_client.meta.config.retries["total_max_attempts"] == 1
