@@ -3,9 +3,12 @@
 ``STDLIB`` is the standard library's json and zlib: the Lambda handler's (its zip is pure Python)
 and the default of every function that takes a codec. The console script passes
 ``forwarder.fastcodec.FastCodec`` (msgspec and ISA-L: replay is CPU-bound) instead. Both write
-the same bytes for what a stop record holds (compact, UTF-8, text UTF-8 cannot carry escaped) and
-read the same values, integers beyond 64 bits exactly; where msgspec refuses what the standard
-library reads (NaN, an escaped lone surrogate), the fast codec reads it with the standard library.
+the same bytes for what a stop record holds (compact, UTF-8, text UTF-8 cannot carry escaped; its
+one float, ``run_seconds``, to the millisecond as parsing writes it) and read the same values,
+integers beyond 64 bits exactly; where msgspec refuses what the standard library reads (NaN, an
+escaped lone surrogate), the fast codec reads it with the standard library. A float only an
+edited archive could hold is the same number written differently: ``1e-8`` and ``1e16`` where the
+standard library writes ``1e-08`` and ``1e+16``, ``null`` for NaN.
 """
 
 from __future__ import annotations

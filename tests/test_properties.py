@@ -146,12 +146,14 @@ containers = st.builds(
 iso_times = st.none() | st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)).map(
     lambda moment: moment.isoformat(timespec="milliseconds") + "Z"
 )
+# As parse writes it: seconds to the millisecond (a float; negative when a task stopped before it started).
+run_seconds = st.none() | st.integers(min_value=-(10**10), max_value=10**10).map(lambda ms: round(ms / 1000, 3))
 facts = st.builds(
     Facts, optional_texts, optional_texts, optional_texts, optional_texts, optional_texts, optional_texts,
     st.none() | st.sampled_from(["EssentialContainerExited", "UserInitiated", "ServiceSchedulerInitiated",
                                  "SpotInterruption", "TaskFailedToStart", "InfrastructureHealth"]) | texts,
     optional_texts | st.sampled_from(["Essential container in task exited", "CannotPullContainerError: manifest unknown"]),
-    iso_times, st.none() | st.floats(min_value=0, max_value=1e7), st.lists(containers, max_size=6).map(tuple),
+    iso_times, run_seconds, st.lists(containers, max_size=6).map(tuple),
 )  # fmt: skip
 
 
