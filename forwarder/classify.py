@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from forwarder.model import Classification, Container, Evidence, Findings, Severity, StopFacts
+from forwarder.model import Classification, Container, Evidence, Facts, Findings, Severity, StopFacts
 
 _QUOTE_LIMIT = 240
 
@@ -498,6 +498,48 @@ def _supporting(rule: Rule, decided: Evidence, event: Match | None, findings: Fi
 def classify(record: StopFacts, findings: Findings | None = None) -> Classification:
     """The first rule whose evidence is present decides; ``unknown`` when none matches. With
     ``findings``, their evidence counts for the rules ahead of the event's own."""
+    if findings is None and type(record) is Facts:
+        return _event_verdict(record)
+    return classify_uncached(record, findings)
+
+
+#: The verdict on an event alone (what parsing asks for every input) is cached on the facts it is
+#: decided by: a failing task repeats the same stop each time it is restarted (a crash loop, a
+#: scheduled task), and replay reads thousands of those. At most ``_CACHED_VERDICTS`` entries of
+#: at most ``_CACHED_TEXT`` characters of reasons, emptied when full.
+_CACHED_VERDICTS = 4096
+_VERDICTS: dict[Facts, Classification] = {}
+
+
+def decided_by(facts: Facts) -> Facts:
+    """``facts`` without what does not decide a verdict: which task it was (cluster, group, task
+    id, start time), and how long it ran unless that was a quick exit (the hint names its
+    duration). ``classify`` of the two is the same; a test holds it to that."""
+    quick = facts.run_seconds
+    if quick is not None and quick >= _QUICK_EXIT_SECONDS:
+        quick = None
+    _, _, _, region, started_by, cpu_architecture, stop_code, stopped_reason, _, _, containers = facts
+    return Facts(
+        None, None, None, region, started_by, cpu_architecture, stop_code, stopped_reason, None, quick,
+        containers,
+    )  # fmt: skip
+
+
+def _event_verdict(facts: Facts) -> Classification:
+    # Computed from the key itself, so the cache can only answer what ``classify(key)`` would.
+    key = decided_by(facts)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        verdict = classify_uncached(key, None)
+        reasons = sum(len(c.reason or "") for c in facts.containers) + len(facts.stopped_reason or "")
+        if reasons <= _CACHED_TEXT:
+            if len(_VERDICTS) >= _CACHED_VERDICTS:
+                _VERDICTS.clear()
+            _VERDICTS[key] = verdict
+    return verdict
+
+
+def classify_uncached(record: StopFacts, findings: Findings | None) -> Classification:
     index, match = _event_rule(record, findings)
     decided = Evidence("event", " ".join((record.stopped_reason or "(none)").split())[:_QUOTE_LIMIT])
     if match is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from forwarder.classify import CATEGORIES, RULES, SEVERITY_OF, classify
+from forwarder.errors import InvalidEvent
 from forwarder.parse import parse_event
 from tests.events import container, make_event
 
@@ -315,3 +318,76 @@ def test_a_well_known_sidecar_killed_by_the_stop_does_not_make_a_crash() -> None
     assert task(container("app", 0), {**router, "exitCode": 1}) == "app-crashed"  # it failed on its own
     assert task(container("app", 0), {**container("shipper", 137), "image": "acme/shipper:1"}) == "app-crashed"
     assert task(router) == "app-crashed"  # nothing else to decide
+
+
+# -- the verdict cache (an event alone, as parsing asks) ------------------------------------------
+
+from forwarder import classify as classify_module  # noqa: E402
+from forwarder.classify import decided_by  # noqa: E402
+from forwarder.model import Facts, StopRecord  # noqa: E402
+from tests.fixtures import ROOT  # noqa: E402
+
+EVERY_STOP = [json.loads(p.read_text()) for p in sorted(ROOT.glob("*/*.json"))]
+
+
+def facts_of(record: StopRecord, **changes: object) -> Facts:
+    facts = Facts(
+        record.cluster, record.group_name, record.task_id, record.region, record.started_by,
+        record.cpu_architecture, record.stop_code, record.stopped_reason, record.started_at,
+        record.run_seconds, record.containers,
+    )  # fmt: skip
+    return facts._replace(**changes)
+
+
+def _uncached(facts: Facts) -> object:
+    return classify_module.classify_uncached(facts, None)
+
+
+@pytest.mark.parametrize("run_seconds", [None, 0.4, 10.5, 29.999, 30.0, 7200.0])
+def test_what_decided_by_drops_never_changes_a_verdict(run_seconds: float | None) -> None:
+    """The cache answers ``classify(decided_by(facts))``: for every fixture stop (those users posted
+    included), at quick and slow run times, that is ``classify(facts)`` uncached."""
+    checked = 0
+    for event in EVERY_STOP:
+        try:
+            record = parse_event(event)
+        except InvalidEvent:
+            continue
+        facts = facts_of(record, run_seconds=run_seconds, started_at="2026-11-01T00:00:00.000Z")
+        assert _uncached(decided_by(facts)) == _uncached(facts), event.get("id")
+        assert classify(facts) == _uncached(facts)
+        checked += 1
+    assert checked > 150
+
+
+def test_tasks_that_stop_alike_share_a_verdict_and_keep_their_own_message() -> None:
+    pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): manifest unknown"
+    records = [
+        parse_event(make_event(
+            stop_code="TaskFailedToStart", reason="Task failed to start", containers=[container("web", None, pull)],
+            taskArn=f"arn:aws:ecs:eu-west-1:111122223333:task/c{n}/{n:08d}ffff",
+            clusterArn=f"arn:aws:ecs:eu-west-1:111122223333:cluster/c{n}",
+        ))
+        for n in range(3)
+    ]  # fmt: skip
+    assert [r.category for r in records] == ["image-not-found"] * 3 and len({r.hint for r in records}) == 1
+    assert [r.message.split(" ")[0].split("/")[0] for r in records] == ["c0", "c1", "c2"]
+    assert [r.message.split(" ")[2] for r in records] == [f"{n:08d}…" for n in range(3)]
+
+
+def test_a_quick_exit_is_decided_by_its_own_duration() -> None:
+    base = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                                  containers=[container("app", 1)]))  # fmt: skip
+    hints = [classify(facts_of(base, run_seconds=seconds)).hint for seconds in (0.5, 12.5, 12.5, 45.0, 900.0)]
+    assert "0.5 s after start" in hints[0] and "12.5 s after start" in hints[1] and hints[1] == hints[2]
+    assert "after start" not in hints[3] and hints[3] == hints[4]
+
+
+def test_the_verdict_cache_stays_bounded() -> None:
+    for index in range(classify_module._CACHED_VERDICTS + 50):
+        classify(Facts(None, None, None, None, None, None, "TaskFailedToStart", f"ref {index} not found", None, None, ()))
+        assert len(classify_module._VERDICTS) <= classify_module._CACHED_VERDICTS
+    long_reason = "CannotPullContainerError: not found " + "x" * classify_module._CACHED_TEXT
+    verdict = classify(Facts(None, None, None, None, None, None, "TaskFailedToStart", long_reason, None, None, ()))
+    assert verdict.category == "image-not-found"
+    assert not any(key.stopped_reason == long_reason for key in classify_module._VERDICTS)

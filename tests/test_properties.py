@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from forwarder.classify import CATEGORIES, SEVERITY_OF, classify
+from forwarder.classify import CATEGORIES, SEVERITY_OF, classify, classify_uncached, decided_by
 from forwarder.codec import STDLIB
 from forwarder.errors import InvalidEvent
 from forwarder.fastcodec import FastCodec
@@ -312,6 +312,19 @@ def test_classify_always_answers_from_the_taxonomy(facts_: Facts) -> None:
     assert isinstance(verdict.hint, str) and verdict.hint.strip()
     names = {c.name for c in facts_.containers}
     assert verdict.culprit_container is None or verdict.culprit_container in names
+
+
+@PROPERTY
+@given(facts, facts)
+def test_a_cached_verdict_is_the_verdict(facts_: Facts, other: Facts) -> None:
+    """An event's verdict is cached on ``decided_by(facts)``: the verdict of what it keeps is the
+    whole facts' verdict, and another task of the same stop (other cluster, group, task, start
+    time) gets that verdict from the cache."""
+    assert classify_uncached(decided_by(facts_), None) == classify_uncached(facts_, None)
+    assert classify(facts_) == classify_uncached(facts_, None)
+    twin = facts_._replace(cluster=other.cluster, group_name=other.group_name, task_id=other.task_id,
+                           started_at=other.started_at)  # fmt: skip
+    assert classify(twin) == classify_uncached(twin, None)
 
 
 @PROPERTY
