@@ -540,6 +540,7 @@ def _event_verdict(facts: Facts) -> Classification:
 
 
 def classify_uncached(record: StopFacts, findings: Findings | None) -> Classification:
+    """``classify`` without the cache of verdicts on events alone."""
     index, match = _event_rule(record, findings)
     decided = Evidence("event", " ".join((record.stopped_reason or "(none)").split())[:_QUOTE_LIMIT])
     if match is not None:

@@ -155,7 +155,7 @@ def datadog_tags(record: Record, extra: Sequence[str] = (), replayed: bool = Fal
     tags = _TAGS.get(key)
     if tags is None:
         tags = _tags(key[:-2], key[-2], replayed)
-        if len(tags) <= _TAGS_CACHED_LENGTH:  # a long value is not kept: the cache stays under ~1 MB
+        if len(tags) <= _TAGS_CACHED_LENGTH:  # a long value is not kept: the cache stays under ~4 MB
             if len(_TAGS) >= _TAGS_CACHED:
                 _TAGS.clear()
             _TAGS[key] = tags
@@ -163,7 +163,7 @@ def datadog_tags(record: Record, extra: Sequence[str] = (), replayed: bool = Fal
 
 
 _TAGS: dict[tuple[object, ...], str] = {}
-_TAGS_CACHED = 1024
+_TAGS_CACHED = 4096  # a large account's services x task definitions x zones x categories
 _TAGS_CACHED_LENGTH = 512
 
 
