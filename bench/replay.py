@@ -121,10 +121,16 @@ CLUSTERS = ("storefront-prod", "orders-prod", "books-batch", "payments-prod", "s
 SERVICES = (None, "checkout", "web", "orders-api", "worker", "mailer", "search-api", None)
 
 
-def real_templates() -> list[str]:
+#: A stop's own times, kept as offsets from its stop time: each copy has the timeline the
+#: original had (how long it was created, running and stopping for), moved to its new stop time.
+TIMES = ("createdAt", "startedAt", "stoppingAt")
+
+
+def real_templates() -> list[tuple[str, dict[str, float]]]:
     """Every stop under fixtures/ (the synthetic ones and those users posted, fixtures/real), as
-    compact JSON with its id, time, stop time, task id, cluster name and group left as fields to
-    fill: a stop of another task of another service at another time."""
+    compact JSON with its id, time, stop time, its other times, task id, cluster name and group
+    left as fields to fill: a stop of another task of another service at another time. With each
+    template, its times as seconds before its stop (``TIMES`` it has)."""
     templates = []
     paths = sorted((ROOT / "fixtures" / "real").glob("*.json")) + sorted(FIXTURES.glob("*.json"))
     for path in paths:
@@ -132,10 +138,16 @@ def real_templates() -> list[str]:
         detail = event["detail"]
         task = detail["taskArn"].rsplit("/", 1)[-1]
         cluster = detail["clusterArn"].rsplit("/", 1)[-1]
+        stopped = datetime.fromisoformat(detail["stoppedAt"])
+        before = {}
+        for name in TIMES:
+            if isinstance(detail.get(name), str):
+                before[name] = (stopped - datetime.fromisoformat(detail[name])).total_seconds()
+                detail[name] = f"@{name}@"
         detail["group"] = "@GROUP@"
         detail["stoppedAt"] = "@STOPPED@"
         text = json.dumps({**event, "id": "@ID@", "time": "@TIME@"}, separators=(",", ":"))
-        templates.append(text.replace(task, "@TASK@").replace(f"/{cluster}", "/@CLUSTER@"))
+        templates.append((text.replace(task, "@TASK@").replace(f"/{cluster}", "/@CLUSTER@"), before))
     return templates
 
 
@@ -143,7 +155,8 @@ def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJ
     """``total`` stops as a new user's Firehose backup holds them: gzip objects of ``per_object``
     in hour folders by arrival, each stop a different task (its own id and task id) of one of 40
     services or scheduled families over 5 clusters, one every 3 seconds, cycling through every
-    fixture stop (those users posted included)."""
+    fixture stop (those users posted included). Each keeps its original timeline, its start up to
+    a second earlier or later (a task that crashes every time never runs the same milliseconds)."""
     templates = real_templates()
     start = datetime(2026, 11, 1, tzinfo=UTC)
     batch: list[str] = []
@@ -151,15 +164,19 @@ def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJ
         moment = start + timedelta(seconds=3 * index)
         service = SERVICES[index % len(SERVICES)]
         group = f"service:{service}" if service else f"family:batch-{index % 7}"
+        template, before = templates[index % len(templates)]
         text = (
-            templates[index % len(templates)]
+            template
             .replace("@ID@", str(uuid.uuid4()), 1)
             .replace("@TIME@", moment.strftime("%Y-%m-%dT%H:%M:%SZ"), 1)
-            .replace("@STOPPED@", moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"), 1)
+            .replace("@STOPPED@", _iso(moment), 1)
             .replace("@GROUP@", group, 1)
             .replace("@TASK@", uuid.uuid4().hex)
             .replace("@CLUSTER@", CLUSTERS[index // len(SERVICES) % len(CLUSTERS)])
-        )
+        )  # fmt: skip
+        for name, seconds in before.items():
+            jitter = (index * 7919 % 2001 - 1000) / 1000 if name == "startedAt" and seconds > 1 else 0.0
+            text = text.replace(f"@{name}@", _iso(moment - timedelta(seconds=seconds + jitter)), 1)
         batch.append(text)
         if len(batch) == per_object or index == total - 1:
             arrival = moment + timedelta(minutes=1)
@@ -168,6 +185,10 @@ def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJ
             name = f"ecs-task-stop-log-1-{arrival:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}.gz"
             (hour / name).write_bytes(gzip.compress("".join(batch).encode()))
             batch = []
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 # The console script, run as users run it (on Linux its workers are forked from it). Then the peak
