@@ -80,3 +80,23 @@ def test_wrong_type_is_reported_with_field_path(tmp_path: Path) -> None:
     code, _, err = run("explain", str(tmp_path / "bad.json"))
     assert code == 1
     assert "detail.containers[0].exitCode: expected an integer, got string" in err
+
+
+def test_only_the_command_asked_for_is_imported(tmp_path: Path) -> None:
+    """A command imports its own module alone (replay's start-up is on every replay's clock); with
+    no command, help lists every one."""
+    path = tmp_path / "stop.json"
+    path.write_text(json.dumps(make_event(stop_code="EssentialContainerExited", containers=[container("app", 1)])))
+    probe = (
+        "import sys; from forwarder.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.startswith('forwarder.commands.') and m != 'forwarder.commands.common'))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", probe, "explain", "--json", str(path)],
+                          capture_output=True, text=True, check=True, cwd=root)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "['forwarder.commands.explain']"
+    code, out, _ = run("--help")
+    commands = ("explain", "send", "replay", "report", "redrive", "check", "alerts", "package")
+    assert code == 0 and all(f"\n    {name} " in out for name in commands)
+    code, _, err = run("replya", "x")
+    assert code == 2 and "invalid choice: 'replya'" in err and "replay" in err
