@@ -505,9 +505,10 @@ def classify(record: StopFacts, findings: Findings | None = None) -> Classificat
 
 #: The verdict on an event alone (what parsing asks for every input) is cached on the facts it is
 #: decided by: a failing task repeats the same stop each time it is restarted (a crash loop, a
-#: scheduled task), and replay reads thousands of those. At most ``_CACHED_VERDICTS`` entries of
-#: at most ``_CACHED_TEXT`` characters of reasons, emptied when full.
-_CACHED_VERDICTS = 4096
+#: scheduled task), and replay reads thousands of those. A quick exit is not cached: its hint
+#: names its own duration, which the next one does not repeat to the millisecond. At most
+#: ``_CACHED_VERDICTS`` entries of at most ``_CACHED_TEXT`` characters of reasons, emptied when full.
+_CACHED_VERDICTS = 2048
 _VERDICTS: dict[Facts, Classification] = {}
 
 
@@ -532,7 +533,7 @@ def _event_verdict(facts: Facts) -> Classification:
     if verdict is None:
         verdict = classify_uncached(key, None)
         reasons = sum(len(c.reason or "") for c in facts.containers) + len(facts.stopped_reason or "")
-        if reasons <= _CACHED_TEXT:
+        if reasons <= _CACHED_TEXT and key.run_seconds is None:
             if len(_VERDICTS) >= _CACHED_VERDICTS:
                 _VERDICTS.clear()
             _VERDICTS[key] = verdict

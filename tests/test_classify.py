@@ -391,3 +391,15 @@ def test_the_verdict_cache_stays_bounded() -> None:
     verdict = classify(Facts(None, None, None, None, None, None, "TaskFailedToStart", long_reason, None, None, ()))
     assert verdict.category == "image-not-found"
     assert not any(key.stopped_reason == long_reason for key in classify_module._VERDICTS)
+
+
+def test_a_quick_exit_is_not_cached() -> None:
+    """Its duration is part of what decides its hint, and no other stop repeats it to the
+    millisecond: caching it would only fill the cache."""
+    base = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
+                                  containers=[container("app", 1)]))  # fmt: skip
+    classify_module._VERDICTS.clear()
+    classify(facts_of(base, run_seconds=0.512))
+    assert classify_module._VERDICTS == {}
+    classify(facts_of(base, run_seconds=31.0))
+    assert len(classify_module._VERDICTS) == 1

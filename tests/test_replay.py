@@ -6,6 +6,7 @@ import copy
 import gzip
 import io
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -785,6 +786,29 @@ def test_the_pipe_of_worker_results_is_widened_where_it_can_be(monkeypatch: pyte
     with WorkerPool(1, "spawn", 1 << 20) as refused:
         refused.start()
         assert refused.pipe_sizes() == [default]
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 16) - 9, 1 << 16, 5 << 20])
+def test_a_result_crosses_its_pipe_whole(size: int) -> None:
+    """A result goes as its size then its bytes, read into one buffer: every size (a message
+    larger than the pipe holds is written while it is read), two in a row, and a pipe that ends
+    inside a message is the end of the worker (EOFError, as from Connection.recv_bytes)."""
+    import multiprocessing
+    import threading
+
+    from forwarder.replay.workers import receive, send
+
+    read, write = multiprocessing.Pipe(duplex=False)
+    messages = [os.urandom(size), b"next"]
+    writer = threading.Thread(target=lambda: [send(write, m) for m in messages])
+    writer.start()
+    assert [bytes(receive(read)), bytes(receive(read))] == messages
+    writer.join()
+    os.write(write.fileno(), (size + 10).to_bytes(8, "big") + b"x" * min(size, 100))
+    write.close()
+    with pytest.raises(EOFError):
+        receive(read)
+    read.close()
 
 
 def test_workers_leave_ctrl_c_to_the_replaying_process() -> None:

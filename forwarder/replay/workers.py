@@ -7,15 +7,20 @@ milliseconds, sharing the parent's imports) or ``spawn`` (anywhere; each imports
 
 Chunks go through one queue that any idle worker takes from; each worker hands its results back
 through a pipe of its own, which the pool widens where the system allows (a result is a few MB of
-encoded logs). Results are taken by ticket, so the caller reads them in the order it wants.
+encoded logs). Results are taken by ticket, so the caller reads them in the order it wants. A
+result crosses the pipe as its pickle's size then the pickle, read straight into one buffer
+(``Connection.recv_bytes`` copies a message three times on its way; at a few MB a result, that
+was most of what receiving cost).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import selectors
 import signal
+import struct
 from contextlib import suppress
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -147,7 +152,7 @@ class WorkerPool:
         for key, _ in self._selector.select(timeout):
             results: Connection = key.data
             try:
-                message = pickle.loads(results.recv_bytes())
+                message = pickle.loads(receive(results))
             except (EOFError, OSError):  # the worker is gone (killed, or out of memory)
                 raise ForwarderError(BROKEN) from None
             if message == _READY:
@@ -155,6 +160,46 @@ class WorkerPool:
             else:
                 ticket, outcome = message
                 self._arrived[ticket] = outcome
+
+
+_SIZE = struct.Struct("!Q")
+_RAW = hasattr(os, "readv")
+
+
+def send(pipe: Connection, message: bytes) -> None:
+    """``message`` through ``pipe``: its size, then itself."""
+    if not _RAW:  # pragma: no cover - Windows: a pipe is a handle there, not a file descriptor
+        pipe.send_bytes(message)
+        return
+    data = memoryview(_SIZE.pack(len(message)) + message) if len(message) < 1 << 16 else None
+    if data is None:  # a large result: not copied again to put its size in front
+        _write_all(pipe.fileno(), memoryview(_SIZE.pack(len(message))))
+        data = memoryview(message)
+    _write_all(pipe.fileno(), data)
+
+
+def receive(pipe: Connection) -> bytearray:
+    """The next message ``send`` put into ``pipe``; ``EOFError`` when the pipe ended first."""
+    if not _RAW:  # pragma: no cover - Windows
+        return bytearray(pipe.recv_bytes())
+    (size,) = _SIZE.unpack(_read_exact(pipe.fileno(), _SIZE.size))
+    return _read_exact(pipe.fileno(), size)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _read_exact(fd: int, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        count = os.readv(fd, [view[got:]])
+        if count == 0:
+            raise EOFError("the pipe ended inside a message")
+        got += count
+    return buffer
 
 
 def widen(results: Connection, size: int) -> None:
@@ -172,7 +217,7 @@ def serve(tasks: Any, results: Connection) -> None:
     digest back through ``results``. Ctrl-C on a terminal reaches the whole process group: the
     replaying process handles it and stops the workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    results.send_bytes(pickle.dumps(_READY))
+    send(results, pickle.dumps(_READY))
     known: tuple[bytes, Plan] | None = None  # a run's plan is the same for every task: read once
     while (item := tasks.get()) is not None:
         ticket, pickled, work, now_ms, budget, events = item
@@ -184,4 +229,4 @@ def serve(tasks: Any, results: Connection) -> None:
         except Exception as exc:  # noqa: BLE001 - handed to the replaying process, which raises it
             outcome = exc
         # Pickled to bytes of its exact size (Connection.send's buffer grows to twice a result).
-        results.send_bytes(pickle.dumps((ticket, outcome), pickle.HIGHEST_PROTOCOL))
+        send(results, pickle.dumps((ticket, outcome), pickle.HIGHEST_PROTOCOL))
