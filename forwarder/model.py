@@ -19,8 +19,11 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
+class Container(NamedTuple):
+    """One container of a stopped task, as the record carries it. A tuple: every event has a few,
+    and one is cheaper to make, hash and compare than a frozen dataclass (a verdict is cached on
+    the containers)."""
+
     name: str | None
     image: str | None
     image_digest: str | None
@@ -246,7 +249,7 @@ def _has_record_texts(data: dict[str, Any]) -> bool:
 
 
 _DICT_FIELDS = tuple(StopRecord.__dataclass_fields__)  # to_dict's keys, in order
-_CONTAINER_FIELDS = tuple(Container.__dataclass_fields__)
+_CONTAINER_FIELDS = Container._fields
 
 
 class Record(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from forwarder import NAME, __version__
 from forwarder.codec import STDLIB, Codec
@@ -33,9 +33,9 @@ NR_RAW_BATCH_BYTES = 4_000_000
 TRUNCATION_MARKER = "…[truncated by ecs-stop-forwarder]"
 
 
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """How a replayed record is sent: its time (epoch ms) and the original one, kept as attributes."""
+class Replay(NamedTuple):
+    """How a replayed record is sent: its time (epoch ms) and the original one, kept as attributes.
+    A tuple: replay makes one for every record it encodes."""
 
     timestamp_ms: int
     original_timestamp_ms: int | None
