@@ -215,8 +215,9 @@ sys.exit(code)
 """
 
 
-def replay_process(folder: Path, url: str, *options: str) -> dict[str, float]:
-    env = {**os.environ, "DD_API_KEY": "bench", "DD_LOGS_URL": url, "PYTHONPATH": str(ROOT)}
+def replay_process(folder: Path, url: str, *options: str, root: Path = ROOT) -> dict[str, float]:
+    """The console script replaying ``folder`` with the code of the tree at ``root``."""
+    env = {**os.environ, "DD_API_KEY": "bench", "DD_LOGS_URL": url, "PYTHONPATH": str(root)}
     for name in ("NEW_RELIC_LICENSE_KEY", "FORWARDER_DESTINATIONS"):
         env.pop(name, None)
     _Sink.tally()  # whatever came before this run
