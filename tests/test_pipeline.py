@@ -164,3 +164,136 @@ def test_outcomes_whose_write_failed_are_written_again_in_the_clean_up(tmp_path:
     assert {n: o["status"] for n, o in document["deliveries"].items()} == {"datadog": DELIVERED, "newrelic": DELIVERED}
     forwarder.forward([event], 1e9)
     assert [len(d.sent) for d in destinations] == [1, 1]
+
+
+# -- what the archive holds, exactly (mutants of pipeline that no test noticed) --------------------
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from forwarder.errors import InvalidEvent  # noqa: E402
+from forwarder.parse import parse_event  # noqa: E402
+from forwarder.pipeline import deliver  # noqa: E402
+
+MOMENT = datetime(2026, 11, 30, 8, 15, 42, 123000, tzinfo=UTC)
+
+
+class Short(Delivering):
+    """A destination that answers for fewer logs than it was given (a broken one)."""
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        return super().send(parts, deadline)[:-1]
+
+
+def test_a_destination_answering_for_fewer_logs_than_it_was_given_is_an_error() -> None:
+    """Never a silent loss: a record left without an outcome would be recorded as nothing at all."""
+    records = [parse_event(event) for event in stopped_events()[:2]]
+    with pytest.raises(ValueError, match="shorter"):
+        deliver(records, [Short("datadog")], 1e9)
+
+
+def test_a_rejected_input_is_kept_once_whatever_its_key_order(tmp_path: Path) -> None:
+    """The rejected object is named by the input's content: the same bad input written by another
+    JSON library (its keys in another order) is the same input, kept once, with what the
+    rejected schema holds: when it came, the kind of error, why, and the input."""
+    bad = {"source": "aws.ecs", "detail-type": "ECS Task State Change", "id": "e-1",
+           "detail": {"lastStatus": "STOPPED", "stoppedAt": "not a time"}}  # fmt: skip
+    reordered = {"detail": {"stoppedAt": "not a time", "lastStatus": "STOPPED"}, "id": "e-1",
+                 "detail-type": "ECS Task State Change", "source": "aws.ecs"}  # fmt: skip
+    forwarder = Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [Delivering("datadog")], now=lambda: MOMENT)
+    first, second = forwarder.forward([bad], 1e9)[0], forwarder.forward([reordered], 1e9)[0]
+    assert first.key == second.key and isinstance(first.rejected, InvalidEvent)
+    [path] = list(tmp_path.rglob("*.json"))
+    document = json.loads(path.read_text())
+    assert document == {"schema": "ecs-stop-forwarder/rejected/v1", "received_at": "2026-11-30T08:15:42.123Z",
+                        "kind": first.rejected.kind, "reason": str(first.rejected), "input": bad}  # fmt: skip
+
+
+def test_each_outcome_is_recorded_with_the_time_it_was_known(tmp_path: Path) -> None:
+    times = iter([MOMENT + timedelta(seconds=n) for n in range(100)])
+    forwarder = Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [Delivering("datadog")], now=lambda: next(times))
+    forwarder.forward([stopped_events()[0]], 1e9)
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    outcome = document["deliveries"]["datadog"]
+    claimed_at = datetime.fromisoformat(outcome["at"])
+    assert outcome["status"] == DELIVERED and MOMENT < claimed_at < MOMENT + timedelta(seconds=100)
+
+
+class Counting(LocalArchive):
+    """The local archive, counting its calls."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.calls: list[str] = []
+
+    def read(self, key: str, deadline: float) -> Any:
+        self.calls.append("read")
+        return super().read(key, deadline)
+
+    def create(self, key: str, data: bytes, deadline: float) -> str | None:
+        self.calls.append("create")
+        return super().create(key, data, deadline)
+
+    def replace(self, key: str, data: bytes, tag: str, deadline: float) -> str | None:
+        self.calls.append("replace")
+        return super().replace(key, data, tag, deadline)
+
+
+def test_a_new_event_costs_two_archive_writes_and_no_read(tmp_path: Path) -> None:
+    """One create-only write archives and claims; one conditional write, on the version that write
+    returned, records the outcomes (the README's "two S3 calls per event")."""
+    archive = Counting(tmp_path)
+    Forwarder(archive, ("datadog", "newrelic"), lambda: [Delivering("datadog"), Delivering("newrelic")]).forward(
+        [stopped_events()[0]], 1e9
+    )
+    assert archive.calls == ["create", "replace"]
+
+
+class Vanishing(Delivering):
+    """A destination during whose send the archive document is deleted (a lifecycle rule, a
+    person): the outcome must be written all the same."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        super().__init__(name)
+        self.root = root
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        for path in self.root.rglob("*.json"):
+            path.unlink()
+        return super().send(parts, deadline)
+
+
+def test_a_document_deleted_while_its_event_is_sent_is_written_again(tmp_path: Path) -> None:
+    event = stopped_events()[0]
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [Vanishing("datadog", tmp_path)]).forward([event], 1e9)
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    assert document["event_id"] == event["id"] and document["deliveries"]["datadog"]["status"] == DELIVERED
+
+
+class TakenOver(Delivering):
+    """A send that fails after another invocation took the claim over (this one's claim had
+    expired: it was that slow)."""
+
+    def __init__(self, name: str, root: Path, expires: datetime) -> None:
+        super().__init__(name)
+        self.root, self.expires = root, expires
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        [path] = list(self.root.rglob("*.json"))
+        document = json.loads(path.read_text())
+        document["deliveries"][self.name] = {"status": "in-flight", "claimed_by": "another", "attempts": 1,
+                                             "expires": self.expires.isoformat(), "at": MOMENT.isoformat()}  # fmt: skip
+        path.write_text(json.dumps(document))
+        return [Outcome(self.name, FAILED_RETRYABLE, 1, 503, "unavailable") for _ in parts]
+
+
+def test_a_failure_never_overwrites_another_invocations_live_claim(tmp_path: Path) -> None:
+    """The other invocation is sending it now: this one's failure is not recorded over its claim
+    (a retry would send it a second time), only its attempt is counted."""
+    live = MOMENT + timedelta(minutes=5)
+    sender = TakenOver("datadog", tmp_path, live)
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [sender], now=lambda: MOMENT).forward(
+        [stopped_events()[0]], 1e9
+    )
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    entry = document["deliveries"]["datadog"]
+    assert (entry["status"], entry["claimed_by"], entry["attempts"]) == ("in-flight", "another", 2)
