@@ -315,6 +315,86 @@ def test_local_archive_errors_say_which_file_and_why(tmp_path: Path) -> None:
         store.create("../c.json", b"{}", time.monotonic() + 10)
 
 
+def test_a_local_archive_without_a_prefix_keeps_documents_at_its_root(tmp_path: Path) -> None:
+    """``send --archive DIR`` lays documents out under DIR as the bucket holds them (no prefix
+    unless given): the key the pipeline reports is the file's path in DIR."""
+    from forwarder.pipeline import Forwarder
+
+    archive = LocalArchive(tmp_path)
+    assert archive.location == str(tmp_path)
+    [result] = Forwarder(archive, (), lambda: []).forward([stopped_events()[0]], 1e9)
+    [path] = list(tmp_path.rglob("*.json"))
+    assert path.relative_to(tmp_path).as_posix() == result.key
+
+
+@pytest.mark.parametrize("refused", ["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV"])
+def test_a_file_system_without_hard_links_still_creates_exclusively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    """Where ``link`` is refused (some network and FUSE file systems), ``create`` takes the folder's
+    lock and renames: the document is written whole, only once, and no temporary file is left."""
+    import errno
+    import os
+
+    def no_links(source: str, target: object) -> None:
+        raise OSError(getattr(errno, refused), "links refused")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store = LocalArchive(tmp_path)
+    assert store.create("h/a.json", b'{"n":1}', 1e9) is not None
+    assert store.create("h/a.json", b'{"n":2}', 1e9) is None
+    assert (tmp_path / "h" / "a.json").read_bytes() == b'{"n":1}'
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["a.json"]
+
+
+def test_a_link_failing_otherwise_is_an_error_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    def broken(source: str, target: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "link", broken)
+    with pytest.raises(ArchiveError, match=re.escape(f"{tmp_path}/h/a.json: cannot write (Input/output error)")):
+        LocalArchive(tmp_path).create("h/a.json", b"{}", 1e9)
+    assert list((tmp_path / "h").iterdir()) == []
+
+
+def test_a_replace_that_cannot_write_says_which_file_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    store = LocalArchive(tmp_path)
+    tag = store.create("h/a.json", b"{}", 1e9)
+    assert tag is not None
+
+    def full(source: str, target: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ArchiveError, match=re.escape(f"{tmp_path}/h/a.json: cannot write (No space left on device)")):
+        store.replace("h/a.json", b'{"n":1}', tag, 1e9)
+
+
+def test_a_document_is_written_through_a_hidden_file_beside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary file is in the document's own folder (a rename within one file system is
+    atomic) and hidden as ``.name.*.partial``, which replay passes over."""
+    import os
+
+    seen: list[str] = []
+    real_link = os.link
+
+    def spy(source: str, target: str) -> None:
+        seen.append(source)
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", spy)
+    LocalArchive(tmp_path).create("h/a.json", b"{}", 1e9)
+    [temporary] = [Path(name) for name in seen]
+    assert temporary.parent == tmp_path / "h"
+    assert temporary.name.startswith(".a.json.") and temporary.name.endswith(".partial")
+
+
 def test_the_lambda_archives_under_its_kms_key(aws: MotoServer) -> None:
     """``ARCHIVE_KMS_KEY_ID`` reaches the handler's archive: the event's document is SSE-KMS."""
     s3 = aws.client("s3")
