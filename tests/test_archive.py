@@ -234,6 +234,40 @@ def test_an_archive_call_after_the_deadline_names_the_object(aws: MotoServer) ->
     with pytest.raises(ArchiveError, match=r"s3://archive-tests/p/late.json: cannot write \(deadline reached"):
         store.create("p/late.json", b"1\n", time.monotonic() - 1)
     assert store.retried == 0
+    with pytest.raises(ArchiveError) as late:
+        store.create("p/late.json", b"1\n", time.monotonic() - 1)
+    assert late.value.retryable  # Lambda's retry, with a new deadline, writes it
+
+
+class Unreachable:
+    """An S3 client whose every call fails before S3 answers, as botocore raises it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def put_object(self, **_: object) -> None:
+        raise self.error
+
+
+def test_s3_that_cannot_be_reached_is_a_retryable_error_naming_the_object() -> None:
+    """No connection (a VPC without an S3 endpoint, a timeout): retryable, each try counted."""
+    from botocore.exceptions import EndpointConnectionError
+
+    store = S3Archive(Unreachable(EndpointConnectionError(endpoint_url="https://s3")), BUCKET, "p/",
+                      policy=RetryPolicy(initial=0.001, maximum=0.002, max_attempts=3))  # fmt: skip
+    with pytest.raises(ArchiveError, match=re.escape("s3://archive-tests/p/a.json: cannot write (EndpointConnectionError)")) as raised:
+        store.create("p/a.json", b"{}", time.monotonic() + 10)
+    assert raised.value.retryable and store.retried == 2
+
+
+def test_a_client_that_cannot_sign_is_an_error_naming_the_object_and_the_cause() -> None:
+    """No credentials (botocore's own error, no request made): not retried, named."""
+    from botocore.exceptions import NoCredentialsError
+
+    store = S3Archive(Unreachable(NoCredentialsError()), BUCKET, "p/", policy=FAST)
+    with pytest.raises(ArchiveError, match=re.escape("s3://archive-tests/p/a.json: cannot write (NoCredentialsError)")) as raised:
+        store.create("p/a.json", b"{}", time.monotonic() + 10)
+    assert not raised.value.retryable and store.retried == 0
 
 
 def test_a_first_write_that_fails_while_reads_work_sends_nothing_and_raises(s3_faults: FaultProxy) -> None:
