@@ -1184,6 +1184,38 @@ def test_a_worker_hands_back_a_chunk_after_so_many_events() -> None:
     assert len(digest(plan, chunk, 0).ids) == 303
 
 
+def test_a_digest_ends_after_its_budget_of_input_bytes() -> None:
+    """However many events, a chunk also ends once ``budget`` bytes of input are read (at least
+    one object is taken): one task of large files never holds them all in memory."""
+    from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
+
+    plan = Plan(("datadog",), (DatadogEncoder(),))
+    objects: list[tuple[str, bytes | str]] = [
+        (f"o-{i}", json.dumps(make_event(event_id=f"o-{i}")).encode()) for i in range(4)
+    ]
+    size = len(objects[0][1])
+    for budget, taken in ((1, 1), (size, 1), (size + 1, 2), (2 * size, 2), (10 * size, 4)):
+        assert digest(plan, objects, 0, budget=budget).names == [name for name, _ in objects[:taken]]
+
+
+def test_a_local_file_gone_before_it_is_read_is_reported_and_not_checkpointed(tmp_path: Path) -> None:
+    """A file listed and then gone (or unreadable): its error names it, it is marked not wholly
+    read (never checkpointed), and the objects after it are digested."""
+    from forwarder.errors import InputError
+    from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
+
+    plan = Plan(("datadog",), (DatadogEncoder(),))
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(make_event(event_id="kept")))
+    result = digest(plan, [("gone", str(tmp_path / "gone.json")), ("kept", str(kept))], 0)
+    assert result.names == ["gone", "kept"] and result.ends == [0, 1] and result.ids == ["kept"]
+    [(name, error)] = result.errors
+    assert name == "gone" and isinstance(error, InputError) and "gone.json" in str(error)
+    assert result.unreadable == [0]
+
+
 def test_auto_keeps_a_margin_for_the_wait_before_sending(vendors: Any, tmp_path: Path) -> None:
     """``auto`` decides a record's timestamp when it is encoded, before it waits its turn and its
     retries: the margin grows with --timeout and with the queue ahead of it at --max-rps, so a log
