@@ -1199,6 +1199,24 @@ def test_a_digest_ends_after_its_budget_of_input_bytes() -> None:
         assert digest(plan, objects, 0, budget=budget).names == [name for name, _ in objects[:taken]]
 
 
+def test_only_undelivered_counts_every_document_it_passes_over() -> None:
+    from forwarder.archive_layout import SCHEMA
+    from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
+
+    def document(event_id: str, status: str) -> bytes:
+        event = make_event(event_id=event_id)
+        record = parse_event(event)
+        return json.dumps({"schema": SCHEMA, "event_id": event_id, "event_time": record.time, "category": record.category,
+                           "severity": record.severity, "record": record.to_dict(), "event": event,
+                           "deliveries": {"datadog": {"status": status}}}).encode()  # fmt: skip
+
+    plan = Plan(("datadog",), (DatadogEncoder(),), only_undelivered=True)
+    statuses = ["delivered", "delivered", "failed-retryable", "delivered"]
+    result = digest(plan, [(f"d-{i}", document(f"d-{i}", status)) for i, status in enumerate(statuses)], 0)
+    assert (result.read, result.already_delivered, result.ids) == (4, 3, ["d-2"])
+
+
 def test_a_local_file_gone_before_it_is_read_is_reported_and_not_checkpointed(tmp_path: Path) -> None:
     """A file listed and then gone (or unreadable): its error names it, it is marked not wholly
     read (never checkpointed), and the objects after it are digested."""
