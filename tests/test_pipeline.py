@@ -297,3 +297,20 @@ def test_a_failure_never_overwrites_another_invocations_live_claim(tmp_path: Pat
     [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
     entry = document["deliveries"]["datadog"]
     assert (entry["status"], entry["claimed_by"], entry["attempts"]) == ("in-flight", "another", 2)
+
+
+def test_a_filtered_stop_is_recorded_skipped_with_why_and_when(tmp_path: Path) -> None:
+    """Below FORWARDER_MIN_SEVERITY: nothing is sent, and each destination's entry says so."""
+    from forwarder.pipeline import Filters
+
+    event = next(e for e in stopped_events() if parse_event(e).severity != "error")
+    datadog = Delivering("datadog")
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [datadog], Filters(min_severity="error"),
+              now=lambda: MOMENT).forward([event], 1e9)  # fmt: skip
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    severity = parse_event(event).severity
+    assert document["deliveries"] == {"datadog": {
+        "status": "skipped", "reason": f"severity {severity} is below FORWARDER_MIN_SEVERITY=error",
+        "at": "2026-11-30T08:15:42.123Z",
+    }}  # fmt: skip
+    assert datadog.sent == []
