@@ -314,3 +314,80 @@ def test_a_filtered_stop_is_recorded_skipped_with_why_and_when(tmp_path: Path) -
         "at": "2026-11-30T08:15:42.123Z",
     }}  # fmt: skip
     assert datadog.sent == []
+
+
+class Peeking(Delivering):
+    """A destination that reads the archive document while it sends (the claim in flight)."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        super().__init__(name)
+        self.root = root
+        self.claims: list[dict[str, Any]] = []
+
+    def send(self, parts: Sequence[bytes], deadline: float) -> list[Outcome]:
+        [path] = list(self.root.rglob("*.json"))
+        self.claims.append(json.loads(path.read_text())["deliveries"][self.name])
+        return super().send(parts, deadline)
+
+
+@pytest.mark.parametrize("left", [60.0, 0.25, -10.0])
+def test_a_claim_expires_after_the_calls_deadline_and_the_time_to_record(tmp_path: Path, left: float) -> None:
+    """Another invocation may take a claim over only once this one can no longer be sending or
+    recording: the deadline's time left (none once it has passed) plus the time a record takes."""
+    from forwarder.pipeline import RECORD_SECONDS
+
+    peek = Peeking("datadog", tmp_path)
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [peek], now=lambda: MOMENT,
+              monotonic=lambda: 100.0).forward([stopped_events()[0]], 100.0 + left)  # fmt: skip
+    [claim] = peek.claims
+    assert claim["status"] == "in-flight"
+    expires = datetime.fromisoformat(claim["expires"])
+    assert expires == MOMENT + timedelta(seconds=max(left, 0.0) + RECORD_SECONDS)
+
+
+def test_a_retry_sends_the_diagnosis_it_archived(tmp_path: Path) -> None:
+    """Diagnosis reads logs and images that change: a retried event is sent as it was archived the
+    first time (and as the archive says it was diagnosed), not as a new diagnosis finds it."""
+    import dataclasses
+
+    event = stopped_events()[0]
+    failing = Delivering("datadog")
+    failing.send = lambda parts, deadline: [Outcome("datadog", FAILED_RETRYABLE, 1, 503, "busy") for _ in parts]  # type: ignore[method-assign]
+
+    def diagnosed(hint: str) -> Any:
+        return lambda record, deadline: dataclasses.replace(record, hint=hint)
+
+    class Hints(Delivering):
+        @property
+        def encoder(self) -> Any:
+            return lambda record, replay: record.hint.encode()
+
+    hints = Hints("datadog")
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [failing], enrich=diagnosed("first")).forward([event], 1e9)
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [hints], enrich=diagnosed("second")).forward([event], 1e9)
+    assert hints.sent == [b"first"]
+
+
+def test_a_document_gone_while_waiting_for_another_invocation_is_written_again(tmp_path: Path) -> None:
+    """This invocation waits for another's claim; meanwhile the document is deleted: it is written
+    again from what this invocation holds (the other's claim in it), and once that claim expires
+    (its container died) taken over and sent. Never lost, never sent while the other may be."""
+    event = stopped_events()[0]
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [TakenOver("datadog", tmp_path, MOMENT + timedelta(seconds=1))],
+              now=lambda: MOMENT).forward([event], 1e9)  # fmt: skip
+    clock = [0.0]
+    deleted: list[Path] = []
+
+    def sleep(seconds: float) -> None:  # the document disappears during the first wait
+        clock[0] += seconds
+        for path in [] if deleted else list(tmp_path.rglob("*.json")):
+            path.unlink()
+            deleted.append(path)
+
+    datadog = Delivering("datadog")
+    [result] = Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [datadog],
+                         now=lambda: MOMENT + timedelta(seconds=clock[0]), monotonic=lambda: clock[0],
+                         sleep=sleep).forward([event], 60.0)  # fmt: skip
+    assert len(deleted) == 1 and len(datadog.sent) == 1 and result.deliveries["datadog"]["status"] == DELIVERED
+    [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
+    assert document["event_id"] == event["id"] and document["deliveries"]["datadog"]["status"] == DELIVERED
