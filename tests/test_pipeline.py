@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -391,3 +392,45 @@ def test_a_document_gone_while_waiting_for_another_invocation_is_written_again(t
     assert len(deleted) == 1 and len(datadog.sent) == 1 and result.deliveries["datadog"]["status"] == DELIVERED
     [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
     assert document["event_id"] == event["id"] and document["deliveries"]["datadog"]["status"] == DELIVERED
+
+
+def test_a_damaged_document_at_the_events_key_is_an_error_naming_it(tmp_path: Path) -> None:
+    event = stopped_events()[0]
+    [result] = Forwarder(LocalArchive(tmp_path), (), lambda: []).forward([event], 1e9)
+    (tmp_path / result.key).write_text("{half a docu")
+    with pytest.raises(ArchiveError, match=re.escape(f"{result.key}: not an archive document (")):
+        Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [Delivering("datadog")]).forward([event], 1e9)
+
+
+class Contended(LocalArchive):
+    """An archive whose every conditional write loses to another writer."""
+
+    def replace(self, key: str, data: bytes, tag: str, deadline: float) -> str | None:
+        return None
+
+
+def test_a_document_that_keeps_changing_under_a_write_is_a_retryable_error_naming_it(tmp_path: Path) -> None:
+    from forwarder.pipeline import MAX_CONFLICTS
+
+    datadog = Delivering("datadog")
+    with pytest.raises(ArchiveError, match=re.escape(f": changed {MAX_CONFLICTS} times while it was being written")) as raised:
+        Forwarder(Contended(tmp_path), ("datadog",), lambda: [datadog]).forward([stopped_events()[0]], 1e9)
+    assert raised.value.retryable and str(raised.value).startswith("20")  # the key: the event's hour folder
+
+
+def test_waiting_for_another_invocation_reads_and_never_creates_again(tmp_path: Path) -> None:
+    """The document exists: each look at another invocation's claim is a read (and the take-over a
+    conditional write), never a create-only write that can only fail."""
+    event = stopped_events()[0]
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [TakenOver("datadog", tmp_path, MOMENT + timedelta(seconds=1))],
+              now=lambda: MOMENT).forward([event], 1e9)  # fmt: skip
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    archive = Counting(tmp_path)
+    Forwarder(archive, ("datadog",), lambda: [Delivering("datadog")], now=lambda: MOMENT + timedelta(seconds=clock[0]),
+              monotonic=lambda: clock[0], sleep=sleep).forward([event], 60.0)  # fmt: skip
+    assert archive.calls[:2] == ["create", "read"] and "create" not in archive.calls[2:]
+    assert archive.calls[-2:] == ["replace", "replace"] and set(archive.calls[2:-2]) == {"read"}
