@@ -434,3 +434,28 @@ def test_waiting_for_another_invocation_reads_and_never_creates_again(tmp_path: 
               monotonic=lambda: clock[0], sleep=sleep).forward([event], 60.0)  # fmt: skip
     assert archive.calls[:2] == ["create", "read"] and "create" not in archive.calls[2:]
     assert archive.calls[-2:] == ["replace", "replace"] and set(archive.calls[2:-2]) == {"read"}
+
+
+@pytest.mark.parametrize(("deadline", "pauses"), [(3.0, [0.05, 0.1, 0.2, 0.4, 0.8, 1.0]), (0.05, [])])
+def test_waiting_for_a_live_claim_backs_off_and_stops_at_the_deadline(
+    tmp_path: Path, deadline: float, pauses: list[float]
+) -> None:
+    """Another invocation holds the event for longer than this call may wait: this one looks again
+    after 0.05 s, doubling up to 1 s, never sleeps past its deadline, sends nothing and returns the
+    other's claim as the event's state (Lambda's retry, or that invocation, settles it)."""
+    from forwarder.pipeline import FIRST_POLL
+
+    event = stopped_events()[0]
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [TakenOver("datadog", tmp_path, MOMENT + timedelta(hours=1))],
+              now=lambda: MOMENT).forward([event], 1e9)  # fmt: skip
+    clock, slept = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    datadog = Delivering("datadog")
+    [result] = Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [datadog], now=lambda: MOMENT,
+                         monotonic=lambda: clock[0], sleep=sleep).forward([event], deadline)  # fmt: skip
+    assert slept == pytest.approx(pauses) and (not pauses or pauses[0] == FIRST_POLL)
+    assert datadog.sent == [] and result.deliveries["datadog"]["claimed_by"] == "another"
