@@ -1217,6 +1217,25 @@ def test_only_undelivered_counts_every_document_it_passes_over() -> None:
     assert (result.read, result.already_delivered, result.ids) == (4, 3, ["d-2"])
 
 
+def test_an_invalid_event_is_reported_by_its_object_which_is_still_checkpointed() -> None:
+    """An event that is no stop (a bad value) is an error naming its object and item, and the
+    object was read whole (checkpointed: a re-run would find the same); bytes that are not JSON
+    leave their object not wholly read (never checkpointed)."""
+    from forwarder.errors import InputError, InvalidEvent
+    from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
+
+    bad = dict(make_event(event_id="bad"), detail={"lastStatus": "STOPPED", "stoppedAt": "not a time"})
+    mixed = (json.dumps(make_event(event_id="good")) + json.dumps(bad)).encode()
+    plan = Plan(("datadog",), (DatadogEncoder(),))
+    result = digest(plan, [("mixed.json", mixed), ("broken.json", b'{"source": ')], 0)
+    assert result.ids == ["good"] and result.unreadable == [1]
+    (first, invalid), (second, broken) = result.errors
+    assert (first, second) == ("mixed.json", "broken.json")
+    assert isinstance(invalid, InvalidEvent) and str(invalid).startswith("mixed.json item 2 ")
+    assert isinstance(broken, InputError) and "broken.json" in str(broken)
+
+
 def test_a_local_file_gone_before_it_is_read_is_reported_and_not_checkpointed(tmp_path: Path) -> None:
     """A file listed and then gone (or unreadable): its error names it, it is marked not wholly
     read (never checkpointed), and the objects after it are digested."""
