@@ -1167,7 +1167,7 @@ def test_s3_objects_are_fetched_ahead_within_a_count_and_a_byte_bound() -> None:
         assert max(ahead) == most_ahead and len(submitted) == 100
 
 
-def test_a_worker_hands_back_a_chunk_after_so_many_events() -> None:
+def test_a_chunk_is_handed_back_after_so_many_events() -> None:
     """Bytes are a poor measure of a gzipped Firehose object's events: a chunk also ends after
     ``events`` events read, so its results stay small whatever objects it holds."""
     from forwarder.payloads import DatadogEncoder
@@ -1213,8 +1213,10 @@ def test_only_undelivered_counts_every_document_it_passes_over() -> None:
 
     plan = Plan(("datadog",), (DatadogEncoder(),), only_undelivered=True)
     statuses = ["delivered", "delivered", "failed-retryable", "delivered"]
-    result = digest(plan, [(f"d-{i}", document(f"d-{i}", status)) for i, status in enumerate(statuses)], 0)
-    assert (result.read, result.already_delivered, result.ids) == (4, 3, ["d-2"])
+    firehose = "".join(json.dumps(make_event(event_id=f"f-{i}")) for i in range(3)).encode()  # no delivery record
+    objects = [(f"d-{i}", document(f"d-{i}", status)) for i, status in enumerate(statuses)]
+    result = digest(plan, [objects[0], ("firehose", firehose), *objects[1:]], 0)
+    assert (result.read, result.already_delivered, result.ids) == (7, 3, ["d-2"])
 
 
 def test_an_invalid_event_is_reported_by_its_object_which_is_still_checkpointed() -> None:
