@@ -1219,6 +1219,25 @@ def test_only_undelivered_counts_every_document_it_passes_over() -> None:
     assert (result.read, result.already_delivered, result.ids) == (7, 3, ["d-2"])
 
 
+@pytest.mark.parametrize(("policy", "sent_with"), [("original", "original"), ("now", "now"), ("auto", "now")])
+def test_each_destinations_log_carries_the_plans_timestamp_policy(policy: str, sent_with: str) -> None:
+    """A stop two days old: ``original`` keeps its time, ``now`` and ``auto`` (past Datadog's 18 h
+    window) send it as of now; the original time is kept beside it either way."""
+    from forwarder.payloads import DatadogEncoder
+    from forwarder.replay.digest import Plan, digest
+
+    event = make_event(event_id="old")
+    original = record_timestamp_ms(parse_event(event))
+    assert original is not None
+    now_ms = original + 48 * HOUR_MS
+    plan = Plan(("datadog",), (DatadogEncoder(),), timestamp=policy)  # type: ignore[arg-type]
+    [[line]] = digest(plan, [("o.json", json.dumps(event).encode())], now_ms).lines
+    assert line is not None
+    log = json.loads(line)
+    assert log["timestamp"] == {"original": original, "now": now_ms}[sent_with]
+    assert log["original_timestamp"] == original
+
+
 def test_an_invalid_event_is_reported_by_its_object_which_is_still_checkpointed() -> None:
     """An event that is no stop (a bad value) is an error naming its object and item, and the
     object was read whole (checkpointed: a re-run would find the same); bytes that are not JSON
