@@ -385,13 +385,15 @@ def test_a_document_gone_while_waiting_for_another_invocation_is_written_again(t
             path.unlink()
             deleted.append(path)
 
-    datadog = Delivering("datadog")
+    datadog = Peeking("datadog", tmp_path)
     [result] = Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [datadog],
                          now=lambda: MOMENT + timedelta(seconds=clock[0]), monotonic=lambda: clock[0],
                          sleep=sleep).forward([event], 60.0)  # fmt: skip
     assert len(deleted) == 1 and len(datadog.sent) == 1 and result.deliveries["datadog"]["status"] == DELIVERED
     [document] = [json.loads(path.read_text()) for path in tmp_path.rglob("*.json")]
     assert document["event_id"] == event["id"] and document["deliveries"]["datadog"]["status"] == DELIVERED
+    [claim] = datadog.claims  # taken over in this call's own name
+    assert claim["took_over_from"] == "another" and re.fullmatch(r"[0-9a-f]{32}", claim["claimed_by"])
 
 
 def test_a_damaged_document_at_the_events_key_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -459,3 +461,28 @@ def test_waiting_for_a_live_claim_backs_off_and_stops_at_the_deadline(
                          monotonic=lambda: clock[0], sleep=sleep).forward([event], deadline)  # fmt: skip
     assert slept == pytest.approx(pauses) and (not pauses or pauses[0] == FIRST_POLL)
     assert datadog.sent == [] and result.deliveries["datadog"]["claimed_by"] == "another"
+
+
+@pytest.mark.parametrize(("label", "pattern"), [("req-7f3a", r"req-7f3a/[0-9a-f]{12}"), (None, r"[0-9a-f]{32}")])
+def test_a_claim_names_its_invocation(tmp_path: Path, label: str | None, pattern: str) -> None:
+    """A claim is held by a token unique to the call, starting with the Lambda request id when
+    there is one (a person reading the archive can find that invocation's logs)."""
+    peek = Peeking("datadog", tmp_path)
+    Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [peek]).forward([stopped_events()[0]], 1e9, label)
+    [claim] = peek.claims
+    assert re.fullmatch(pattern, claim["claimed_by"])
+
+
+def test_the_pipelines_clock_is_utc_whatever_the_hosts_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from forwarder.pipeline import utc_now
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        moment = utc_now()
+        assert moment.utcoffset() == timedelta(0) and abs(moment - datetime.now(UTC)) < timedelta(seconds=5)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
