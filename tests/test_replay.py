@@ -1217,6 +1217,10 @@ def test_only_undelivered_counts_every_document_it_passes_over() -> None:
     objects = [(f"d-{i}", document(f"d-{i}", status)) for i, status in enumerate(statuses)]
     result = digest(plan, [objects[0], ("firehose", firehose), *objects[1:]], 0)
     assert (result.read, result.already_delivered, result.ids) == (7, 3, ["d-2"])
+    # the same documents as lines of one object (an export): every line is looked at
+    lines = b"\n".join(data for _, data in objects)
+    result = digest(plan, [("export.jsonl", lines)], 0)
+    assert (result.read, result.already_delivered, result.ids) == (4, 3, ["d-2"])
 
 
 @pytest.mark.parametrize(("policy", "sent_with"), [("original", "original"), ("now", "now"), ("auto", "now")])
