@@ -314,7 +314,7 @@ def test_a_filtered_stop_is_recorded_skipped_with_why_and_when(tmp_path: Path) -
         "status": "skipped", "reason": f"severity {severity} is below FORWARDER_MIN_SEVERITY=error",
         "at": "2026-11-30T08:15:42.123Z",
     }}  # fmt: skip
-    assert datadog.sent == []
+    assert datadog.sent == [] and document["archived_at"] == "2026-11-30T08:15:42.123Z"
 
 
 class Peeking(Delivering):
@@ -355,8 +355,14 @@ def test_a_retry_sends_the_diagnosis_it_archived(tmp_path: Path) -> None:
     failing = Delivering("datadog")
     failing.send = lambda parts, deadline: [Outcome("datadog", FAILED_RETRYABLE, 1, 503, "busy") for _ in parts]  # type: ignore[method-assign]
 
+    deadlines: list[float] = []
+
     def diagnosed(hint: str) -> Any:
-        return lambda record, deadline: dataclasses.replace(record, hint=hint)
+        def diagnose(record: Any, deadline: float) -> Any:
+            deadlines.append(deadline)  # diagnosis has the call's deadline to keep
+            return dataclasses.replace(record, hint=hint)
+
+        return diagnose
 
     class Hints(Delivering):
         @property
@@ -366,7 +372,7 @@ def test_a_retry_sends_the_diagnosis_it_archived(tmp_path: Path) -> None:
     hints = Hints("datadog")
     Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [failing], enrich=diagnosed("first")).forward([event], 1e9)
     Forwarder(LocalArchive(tmp_path), ("datadog",), lambda: [hints], enrich=diagnosed("second")).forward([event], 1e9)
-    assert hints.sent == [b"first"]
+    assert hints.sent == [b"first"] and deadlines == [1e9, 1e9]
 
 
 def test_a_document_gone_while_waiting_for_another_invocation_is_written_again(tmp_path: Path) -> None:
@@ -486,3 +492,12 @@ def test_the_pipelines_clock_is_utc_whatever_the_hosts_time_zone(monkeypatch: py
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_task_without_a_time_is_archived_under_the_hour_it_arrived(tmp_path: Path) -> None:
+    """A bare Task (DescribeTasks output) may carry no stop time and has no event time."""
+    task = dict(stopped_events()[0]["detail"])
+    task.pop("stoppedAt", None)
+    [result] = Forwarder(LocalArchive(tmp_path), (), lambda: [], now=lambda: MOMENT).forward([task], 1e9)
+    assert result.record is not None and result.record.time is None
+    assert result.key.startswith("2026/11/30/08/")
