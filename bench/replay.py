@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from bench.common import FIXTURES, ROOT, Row, fixture_events
 from forwarder.archive_layout import SCHEMA
-from forwarder.parse import parse_event
+from forwarder.parse import iso, parse_event
 
 # The sink shares the machine's two cores with the replay: it must cost as little as it can while a
 # run is timed. It keeps each body as it arrives and counts its logs after the run (``tally``):
@@ -169,14 +169,14 @@ def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJ
             template
             .replace("@ID@", str(uuid.uuid4()), 1)
             .replace("@TIME@", moment.strftime("%Y-%m-%dT%H:%M:%SZ"), 1)
-            .replace("@STOPPED@", _iso(moment), 1)
+            .replace("@STOPPED@", iso(moment), 1)
             .replace("@GROUP@", group, 1)
             .replace("@TASK@", uuid.uuid4().hex)
             .replace("@CLUSTER@", CLUSTERS[index // len(SERVICES) % len(CLUSTERS)])
         )  # fmt: skip
         for name, seconds in before.items():
             jitter = (index * 7919 % 2001 - 1000) / 1000 if name == "startedAt" and seconds > 1 else 0.0
-            text = text.replace(f"@{name}@", _iso(moment - timedelta(seconds=seconds + jitter)), 1)
+            text = text.replace(f"@{name}@", iso(moment - timedelta(seconds=seconds + jitter)), 1)
         batch.append(text)
         if len(batch) == per_object or index == total - 1:
             arrival = moment + timedelta(minutes=1)
@@ -185,10 +185,6 @@ def build_real_firehose(folder: Path, total: int, per_object: int = PER_REAL_OBJ
             name = f"ecs-task-stop-log-1-{arrival:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}.gz"
             (hour / name).write_bytes(gzip.compress("".join(batch).encode()))
             batch = []
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 # The console script, run as users run it (on Linux its workers are forked from it). Then the peak
