@@ -171,11 +171,8 @@ def send(pipe: Connection, message: bytes) -> None:
     if not _RAW:  # pragma: no cover - Windows: a pipe is a handle there, not a file descriptor
         pipe.send_bytes(message)
         return
-    data = memoryview(_SIZE.pack(len(message)) + message) if len(message) < 1 << 16 else None
-    if data is None:  # a large result: not copied again to put its size in front
-        _write_all(pipe.fileno(), memoryview(_SIZE.pack(len(message))))
-        data = memoryview(message)
-    _write_all(pipe.fileno(), data)
+    _write_all(pipe.fileno(), memoryview(_SIZE.pack(len(message))))  # apart: a result is not copied
+    _write_all(pipe.fileno(), memoryview(message))
 
 
 def receive(pipe: Connection) -> bytearray:
