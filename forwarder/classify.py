@@ -495,14 +495,6 @@ def _supporting(rule: Rule, decided: Evidence, event: Match | None, findings: Fi
     return more
 
 
-def classify(record: StopFacts, findings: Findings | None = None) -> Classification:
-    """The first rule whose evidence is present decides; ``unknown`` when none matches. With
-    ``findings``, their evidence counts for the rules ahead of the event's own."""
-    if findings is None and type(record) is Facts:
-        return _event_verdict(record)
-    return classify_uncached(record, findings)
-
-
 #: The verdict on an event alone (what parsing asks for every input) is cached on the facts it is
 #: decided by: a failing task repeats the same stop each time it is restarted (a crash loop, a
 #: scheduled task), and replay reads thousands of those. A quick exit is not cached: its hint
@@ -526,12 +518,13 @@ def decided_by(facts: Facts) -> Facts:
     )  # fmt: skip
 
 
-def _event_verdict(facts: Facts) -> Classification:
-    # Computed from the key itself, so the cache can only answer what ``classify(key)`` would.
+def classify_event(facts: Facts) -> Classification:
+    """``classify`` of an event alone (no findings), cached on ``decided_by(facts)``: computed
+    from that key itself, so the cache can only answer what ``classify(key)`` would."""
     key = decided_by(facts)
     verdict = _VERDICTS.get(key)
     if verdict is None:
-        verdict = classify_uncached(key, None)
+        verdict = classify(key)
         reasons = sum(len(c.reason or "") for c in facts.containers) + len(facts.stopped_reason or "")
         if reasons <= _CACHED_TEXT and key.run_seconds is None:
             if len(_VERDICTS) >= _CACHED_VERDICTS:
@@ -540,8 +533,9 @@ def _event_verdict(facts: Facts) -> Classification:
     return verdict
 
 
-def classify_uncached(record: StopFacts, findings: Findings | None) -> Classification:
-    """``classify`` without the cache of verdicts on events alone."""
+def classify(record: StopFacts, findings: Findings | None = None) -> Classification:
+    """The first rule whose evidence is present decides; ``unknown`` when none matches. With
+    ``findings``, their evidence counts for the rules ahead of the event's own."""
     index, match = _event_rule(record, findings)
     decided = Evidence("event", " ".join((record.stopped_reason or "(none)").split())[:_QUOTE_LIMIT])
     if match is not None:

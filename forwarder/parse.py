@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from forwarder.classify import classify, summarize
+from forwarder.classify import classify, classify_event, summarize
 from forwarder.errors import InvalidEvent, NotStopped, NotTaskEvent
 from forwarder.model import Container, Enrichment, Facts, Findings, StopRecord
 
@@ -210,7 +210,7 @@ def parse_event(obj: object) -> StopRecord:
         cluster, service or family, task_id, region, started_by, cpu_architecture, stop_code,
         stopped_reason, started_at, run_seconds, containers,
     )  # fmt: skip
-    verdict = classify(facts)
+    verdict = classify_event(facts)
     return StopRecord.of_fields(
         {
             "event_id": event_id,

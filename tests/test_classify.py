@@ -323,7 +323,7 @@ def test_a_well_known_sidecar_killed_by_the_stop_does_not_make_a_crash() -> None
 # -- the verdict cache (an event alone, as parsing asks) ------------------------------------------
 
 from forwarder import classify as classify_module  # noqa: E402
-from forwarder.classify import decided_by  # noqa: E402
+from forwarder.classify import classify_event, decided_by  # noqa: E402
 from forwarder.model import Facts, StopRecord  # noqa: E402
 from tests.fixtures import ROOT  # noqa: E402
 
@@ -340,7 +340,7 @@ def facts_of(record: StopRecord, **changes: object) -> Facts:
 
 
 def _uncached(facts: Facts) -> object:
-    return classify_module.classify_uncached(facts, None)
+    return classify_module.classify(facts)
 
 
 @pytest.mark.parametrize("run_seconds", [None, 0.4, 10.5, 29.999, 30.0, 7200.0])
@@ -355,7 +355,7 @@ def test_what_decided_by_drops_never_changes_a_verdict(run_seconds: float | None
             continue
         facts = facts_of(record, run_seconds=run_seconds, started_at="2026-11-01T00:00:00.000Z")
         assert _uncached(decided_by(facts)) == _uncached(facts), event.get("id")
-        assert classify(facts) == _uncached(facts)
+        assert classify_event(facts) == _uncached(facts)
         checked += 1
     assert checked > 150
 
@@ -378,17 +378,17 @@ def test_tasks_that_stop_alike_share_a_verdict_and_keep_their_own_message() -> N
 def test_a_quick_exit_is_decided_by_its_own_duration() -> None:
     base = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
                                   containers=[container("app", 1)]))  # fmt: skip
-    hints = [classify(facts_of(base, run_seconds=seconds)).hint for seconds in (0.5, 12.5, 12.5, 45.0, 900.0)]
+    hints = [classify_event(facts_of(base, run_seconds=seconds)).hint for seconds in (0.5, 12.5, 12.5, 45.0, 900.0)]
     assert "0.5 s after start" in hints[0] and "12.5 s after start" in hints[1] and hints[1] == hints[2]
     assert "after start" not in hints[3] and hints[3] == hints[4]
 
 
 def test_the_verdict_cache_stays_bounded() -> None:
     for index in range(classify_module._CACHED_VERDICTS + 50):
-        classify(Facts(None, None, None, None, None, None, "TaskFailedToStart", f"ref {index} not found", None, None, ()))
+        classify_event(Facts(None, None, None, None, None, None, "TaskFailedToStart", f"ref {index} not found", None, None, ()))
         assert len(classify_module._VERDICTS) <= classify_module._CACHED_VERDICTS
     long_reason = "CannotPullContainerError: not found " + "x" * classify_module._CACHED_TEXT
-    verdict = classify(Facts(None, None, None, None, None, None, "TaskFailedToStart", long_reason, None, None, ()))
+    verdict = classify_event(Facts(None, None, None, None, None, None, "TaskFailedToStart", long_reason, None, None, ()))
     assert verdict.category == "image-not-found"
     assert not any(key.stopped_reason == long_reason for key in classify_module._VERDICTS)
 
@@ -399,7 +399,7 @@ def test_a_quick_exit_is_not_cached() -> None:
     base = parse_event(make_event(stop_code="EssentialContainerExited", reason="Essential container in task exited",
                                   containers=[container("app", 1)]))  # fmt: skip
     classify_module._VERDICTS.clear()
-    classify(facts_of(base, run_seconds=0.512))
+    classify_event(facts_of(base, run_seconds=0.512))
     assert classify_module._VERDICTS == {}
-    classify(facts_of(base, run_seconds=31.0))
+    classify_event(facts_of(base, run_seconds=31.0))
     assert len(classify_module._VERDICTS) == 1

@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from forwarder.classify import CATEGORIES, SEVERITY_OF, classify, classify_uncached, decided_by
+from forwarder.classify import CATEGORIES, SEVERITY_OF, classify, classify_event, decided_by
 from forwarder.codec import STDLIB
 from forwarder.errors import InvalidEvent
 from forwarder.fastcodec import FastCodec
@@ -320,11 +320,11 @@ def test_a_cached_verdict_is_the_verdict(facts_: Facts, other: Facts) -> None:
     """An event's verdict is cached on ``decided_by(facts)``: the verdict of what it keeps is the
     whole facts' verdict, and another task of the same stop (other cluster, group, task, start
     time) gets that verdict from the cache."""
-    assert classify_uncached(decided_by(facts_), None) == classify_uncached(facts_, None)
-    assert classify(facts_) == classify_uncached(facts_, None)
+    assert classify(decided_by(facts_)) == classify(facts_)
+    assert classify_event(facts_) == classify(facts_)
     twin = facts_._replace(cluster=other.cluster, group_name=other.group_name, task_id=other.task_id,
                            started_at=other.started_at)  # fmt: skip
-    assert classify(twin) == classify_uncached(twin, None)
+    assert classify_event(twin) == classify(twin)
 
 
 @PROPERTY
